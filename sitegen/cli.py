@@ -1,0 +1,60 @@
+"""The `sitegen` command: parse flags, call the library, print the report.
+
+Exit codes: 0 built (warnings included), 1 could not build, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .build import build_site
+from .config import load_config
+from .errors import SitegenError
+from .model import BuildReport
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sitegen")
+def cli() -> None:
+    """sitegen: turn news articles in seeds/ into a static website of stories."""
+
+
+@cli.command()
+@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
+@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
+@click.option("--config", "config_file", type=_PATH,
+              help="Config file  [default: ./sitegen.toml when present]")
+@click.option("--base-url", help="Absolute URL the site is published at.")
+def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
+          base_url: str | None) -> None:
+    """Build the site from the seed files."""
+    try:
+        config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
+        report = build_site(config)
+    except SitegenError as exc:
+        for problem in exc.problems:
+            click.echo(f"Error: {problem}", err=True)
+        click.echo("Build failed; the previous site was left as it was.", err=True)
+        raise SystemExit(1) from None
+    click.echo(format_report(report, config.out_dir))
+
+
+def format_report(report: BuildReport, out_dir: Path) -> str:
+    lines = [f"Warning: {p}" for p in report.problems]
+    lines.append(
+        f"Built {out_dir}: {report.articles} articles in {report.stories} stories; "
+        f"pages {report.write.written} written, {report.write.unchanged} unchanged, "
+        f"{report.write.removed} removed; {len(report.problems)} warnings."
+    )
+    stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in report.timings.items())
+    lines.append(f"Time: {stages} (total {sum(report.timings.values()):.2f}s)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    cli()

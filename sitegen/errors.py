@@ -1,0 +1,43 @@
+"""Errors and warnings that users see.
+
+Every message names the file first (and the line where there is one), so a person can go
+straight to the cause. The core raises these plain exceptions; only the CLI turns them
+into exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A non-fatal warning: the build goes on without the thing it names."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class SitegenError(Exception):
+    """A problem that stops the build; the previous site is left as it was."""
+
+    def __init__(self, problems: list[Problem] | Problem) -> None:
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ConfigError(SitegenError):
+    """The configuration file (or a command-line override) is invalid."""
+
+
+class TemplateError(SitegenError):
+    """A template could not be loaded or rendered."""
+
+
+class OutputError(SitegenError):
+    """The output folder cannot be written safely."""

@@ -1,0 +1,112 @@
+"""The plain data passed from one pipeline stage to the next. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article, as read from a seed file."""
+
+    id: str
+    """Hash of the normalized content and metadata: renaming a seed file keeps it."""
+    seed: str
+    """Seed path relative to the seeds folder; `#<index>` is added for .json/.jsonl records."""
+    title: str
+    title_derived: bool
+    """True when the seed had no title and one was taken from the opening sentence."""
+    text: str
+    """Plain body text, paragraphs separated by blank lines; what clustering and analysis read."""
+    body_html: str
+    """Sanitized HTML of the body, ready to insert into a page."""
+    published: str | None
+    """ISO date (`2025-05-19`) or datetime; None when the seed gives no date."""
+    source: str | None
+    """The outlet, from metadata or a trailing promo line; None when unknown."""
+    original_url: str | None
+    author: str | None = None
+    tags: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    """Boilerplate lines stripped from the body, kept so pages can disclose them."""
+
+    @property
+    def day(self) -> str | None:
+        return self.published[:10] if self.published else None
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A group of articles about one event, as found by the cluster stage."""
+
+    id: str
+    """Stable across rebuilds while the story keeps its founding article."""
+    article_ids: tuple[str, ...]
+    central_id: str
+    """The article closest to the story's centroid: the most representative one."""
+    terms: tuple[str, ...]
+    """The highest-weighted TF-IDF terms of the story's centroid."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryAnalysis:
+    """A story with what the analyze stage found out about it."""
+
+    story: Story
+    headline: str
+    summary: str
+    slug: str
+    articles: tuple[Article, ...]
+    """Coverage in time order; undated articles last."""
+    first_seen: str | None
+    last_seen: str | None
+    outlets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """What templates need to know about the site as a whole."""
+
+    title: str
+    description: str
+    base_url: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Everything the render stage needs."""
+
+    info: SiteInfo
+    stories: tuple[StoryAnalysis, ...]
+    """Front-page order: newest day first, best covered first within a day."""
+    articles: Mapping[str, Article]
+    story_of_article: Mapping[str, str]
+    """Article id -> story id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One output file: a path relative to the site root, and its bytes."""
+
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    written: int
+    unchanged: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    articles: int
+    stories: int
+    write: WriteReport
+    problems: tuple[Problem, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)

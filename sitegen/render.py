@@ -1,0 +1,166 @@
+"""Render stage: Site -> Pages (HTML through Jinja2, and the stories.json export).
+
+Templates come from the project's `templates/` first, then the built-in theme; a
+template can extend the built-in one it replaces as `sitegen:<name>`. Every URL a page
+contains is relative to that page, so one build works at a domain root and under a
+sub-path such as `/repo/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from .errors import Problem, TemplateError
+from .model import Article, Page, Site, StoryAnalysis
+from .text import slugify
+
+
+def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
+    builtin = template_dirs[-1]
+    loader = jinja2.ChoiceLoader([
+        jinja2.PrefixLoader({"sitegen": jinja2.FileSystemLoader(builtin)}, delimiter=":"),
+        jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
+    ])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["nice_date"] = nice_date
+    return env
+
+
+def story_path(story: StoryAnalysis) -> str:
+    return f"stories/{story.slug}/"
+
+
+def article_path(article: Article) -> str:
+    token = hashlib.sha256(article.id.encode()).hexdigest()[:10]
+    return f"articles/{slugify(article.title, 50) or 'article'}-{token}/"
+
+
+def render_site(site: Site, env: jinja2.Environment, *, generated: str,
+                previous_export: bytes | None) -> Iterator[Page]:
+    """Every page of the site, one at a time, so memory does not grow with the archive."""
+    stories_by_id = {s.story.id: s for s in site.stories}
+    yield _render(env, "index.html", "index.html", site, stories=site.stories)
+    for story in site.stories:
+        yield _render(env, "story.html", story_path(story) + "index.html", site, story=story)
+    for story in site.stories:
+        for article in story.articles:
+            yield _render(env, "article.html", article_path(article) + "index.html", site,
+                          article=article, story=stories_by_id[story.story.id])
+    yield _render(env, "404.html", "404.html", site, absolute_root=True)
+    yield Page("stories.json", export_json(site, generated, previous_export))
+
+
+def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
+            absolute_root: bool = False, **context: Any) -> Page:
+    depth = path.count("/")
+    if absolute_root and site.info.base_url:
+        root = urlsplit(site.info.base_url).path
+    else:
+        root = "../" * depth or "./"
+    page_url = path.removesuffix("index.html")
+    helpers: dict[str, Callable[..., str]] = {
+        "url": lambda target="": root + target,
+        "story_url": lambda story: root + story_path(story),
+        "article_url": lambda article: root + article_path(article),
+    }
+    canonical = site.info.base_url + page_url if site.info.base_url and not absolute_root else None
+    try:
+        template = env.get_template(template_name)
+        html = template.render(site=site.info, root=root, page_url=page_url,
+                               canonical=canonical, **helpers, **context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(Problem(_template_file(exc.filename, exc.name), exc.lineno,
+                                    f"template syntax error: {exc.message}")) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(Problem(f"templates/{exc.name}", None,
+                                    "template not found (neither in the project nor built in)")
+                            ) from exc
+    except Exception as exc:
+        filename, line = _template_frame(exc)
+        raise TemplateError(Problem(_template_file(filename, template_name), line,
+                                    f"error rendering {path}: {exc}")) from exc
+    return Page(path, html.encode("utf-8"))
+
+
+def _template_file(filename: str | None, name: str | None) -> str:
+    return filename or f"templates/{name}"
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template line in a render traceback (Jinja rewrites frames to it)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.endswith((".html", ".xml", ".j2", ".jinja"))]
+    return (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
+
+
+def nice_date(value: str | None) -> str:
+    """`2025-05-19` -> `19 May 2025`; times keep hour and minute."""
+    if not value:
+        return "undated"
+    if len(value) == 10:
+        return f"{date.fromisoformat(value):%-d %B %Y}"
+    moment = datetime.fromisoformat(value)
+    zone = " UTC" if moment.utcoffset() is not None else ""
+    return f"{moment:%-d %B %Y, %H:%M}{zone}"
+
+
+# --- stories.json ---------------------------------------------------------------------------
+
+
+def export_payload(site: Site) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.story.id,
+            "url": story_path(s),
+            "title": s.headline,
+            "summary": s.summary,
+            "first_seen": s.first_seen,
+            "last_seen": s.last_seen,
+            "outlets": list(s.outlets),
+            "terms": list(s.story.terms),
+            "articles": [
+                {
+                    "id": a.id,
+                    "seed": a.seed,
+                    "title": a.title,
+                    "source": a.source,
+                    "date": a.published,
+                    "url": article_path(a),
+                    "original_url": a.original_url,
+                }
+                for a in s.articles
+            ],
+        }
+        for s in site.stories
+    ]
+
+
+def export_json(site: Site, generated: str, previous: bytes | None) -> bytes:
+    """The stories.json contract. `generated` keeps its old value when nothing else changed,
+    so a rebuild with no change rewrites no file."""
+    stories = export_payload(site)
+    try:
+        old = json.loads(previous) if previous else None
+    except (ValueError, UnicodeDecodeError):
+        old = None
+    if isinstance(old, dict) and old.get("stories") == stories and "generated" in old:
+        generated = old["generated"]
+    text = json.dumps({"generated": generated, "stories": stories}, ensure_ascii=False, indent=1)
+    return (text + "\n").encode("utf-8")
+

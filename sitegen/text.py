@@ -1,0 +1,91 @@
+"""Small text helpers shared by the stages: normalizing, sentences, shortening, slugs.
+
+Pure functions on strings, no state, so any stage may use them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Col|Lt|Sgt|St|Jr|Sr|Inc|Corp|Ltd|Co|No|vs|etc|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Z]\.){1,3}[A-Z])\.$"
+)
+
+
+def normalize_space(text: str) -> str:
+    """NFC and single spaces: the form ids and comparisons are computed on."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping abbreviations such as "U.S." and "Mr." whole."""
+    sentences: list[str] = []
+    for paragraph in text.splitlines():
+        start = 0
+        merged: list[str] = []
+        ends = [m.end() for m in _SENTENCE_END.finditer(paragraph)] + [len(paragraph)]
+        for end in ends:
+            piece = paragraph[start:end].strip()
+            start = end
+            if not piece:
+                continue
+            if merged and _ABBREVIATION.search(merged[-1]):
+                merged[-1] = f"{merged[-1]} {piece}"
+            else:
+                merged.append(piece)
+        sentences.extend(merged)
+    return sentences
+
+
+def shorten(text: str, limit: int, *, ellipsis: str = "…") -> str:
+    """Cut text to at most `limit` characters at a word boundary, never mid-word."""
+    text = normalize_space(text)
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    cut = text[: room + 1]
+    space = cut.rfind(" ")
+    if space <= 0:
+        return text[:room].rstrip() + ellipsis
+    return cut[:space].rstrip(" ,;:-–—") + ellipsis
+
+
+def headline_from(text: str, limit: int = 110) -> str:
+    """A title for an untitled article: its opening sentence, shortened at a clause or word."""
+    sentences = split_sentences(text)
+    first = sentences[0] if sentences else normalize_space(text)
+    first = first.rstrip(".")
+    if len(first) <= limit:
+        return first
+    clause = first.rfind(",", 0, limit)
+    if clause >= 40:
+        return first[:clause].rstrip()
+    return shorten(first, limit)
+
+
+def summary_from(text: str, limit: int) -> str:
+    """The opening sentences that fit in `limit` characters (at least one, shortened)."""
+    summary = ""
+    for sentence in split_sentences(text):
+        candidate = f"{summary} {sentence}".strip()
+        if len(candidate) > limit:
+            break
+        summary = candidate
+    return summary or shorten(text, limit)
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """ASCII, lowercase, hyphenated, cut at a word: safe in a URL and on any filesystem."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > limit:
+            break
+        slug = candidate
+    return slug or (words[0][:limit] if words else "")
