@@ -10,7 +10,8 @@ from .text import shorten, slugify, summary_from
 _HEADLINE_CHARS = 140
 
 
-def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: int) -> StoryAnalysis:
+def analyze_story(story: Story, articles: Mapping[str, Article],
+                  summary_chars: int) -> StoryAnalysis:
     members = [articles[i] for i in story.article_ids]
     timeline = tuple(sorted(members, key=timeline_key))
     central = articles[story.central_id]

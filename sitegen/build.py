@@ -16,6 +16,7 @@ from . import analyze, cluster, ingest, render, write
 from .config import Config
 from .model import BuildReport, Page, SiteInfo
 
+
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
                ) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.

@@ -41,16 +41,17 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
             click.echo(f"Error: {problem}", err=True)
         click.echo("Build failed; the previous site was left as it was.", err=True)
         raise SystemExit(1) from None
+    for problem in report.problems:
+        click.echo(f"Warning: {problem}", err=True)
     click.echo(format_report(report, config.out_dir))
 
 
 def format_report(report: BuildReport, out_dir: Path) -> str:
-    lines = [f"Warning: {p}" for p in report.problems]
-    lines.append(
+    lines = [
         f"Built {out_dir}: {report.articles} articles in {report.stories} stories; "
         f"pages {report.write.written} written, {report.write.unchanged} unchanged, "
         f"{report.write.removed} removed; {len(report.problems)} warnings."
-    )
+    ]
     stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in report.timings.items())
     lines.append(f"Time: {stages} (total {sum(report.timings.values()):.2f}s)")
     return "\n".join(lines)

@@ -97,7 +97,8 @@ def read_seed(path: Path, label: str, problems: list[Problem]) -> Iterable[SeedR
 
 def decode(data: bytes) -> tuple[str | None, str | None]:
     """Bytes -> text. Returns (text, note about the encoding) or (None, why not)."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    boms = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+    for bom, codec in boms:
         if data.startswith(bom):
             try:
                 return data.decode(codec).lstrip("\ufeff"), None
@@ -275,7 +276,8 @@ class MarkdownRenderer:
 
     def render(self, source: str) -> tuple[str, str]:
         raw = self._md.reset().convert(source)
-        clean = nh3.clean(raw, url_schemes=_ALLOWED_SCHEMES, link_rel="noopener noreferrer nofollow")
+        clean = nh3.clean(raw, url_schemes=_ALLOWED_SCHEMES,
+                          link_rel="noopener noreferrer nofollow")
         # The page title is the only h1; body headings move one level down.
         clean = re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m[1]}h{int(m[2]) + 1}", clean)
         blocks = _TAG.sub("", _BLOCK_END.sub("\n\n", clean))

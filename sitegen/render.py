@@ -72,10 +72,10 @@ def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
     if absolute_root and site.info.base_url:
         root = urlsplit(site.info.base_url).path
     else:
-        root = "../" * depth or "./"
+        root = "../" * depth
     page_url = path.removesuffix("index.html")
     helpers: dict[str, Callable[..., str]] = {
-        "url": lambda target="": root + target,
+        "url": lambda target="": root + target or "./",
         "story_url": lambda story: root + story_path(story),
         "article_url": lambda article: root + article_path(article),
     }

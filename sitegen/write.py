@@ -81,8 +81,8 @@ class _StagingWriter:
             raise OutputError(Problem(path, None, "page path would leave the output folder"))
         key = path.casefold()
         if key in self.claimed:
-            raise OutputError(Problem(path, None,
-                                      f"two pages claim one output file (also {self.claimed[key]})"))
+            other = self.claimed[key]
+            raise OutputError(Problem(path, None, f"two pages claim one output file ({other})"))
         self.claimed[key] = path
         target = self.staging.joinpath(*pure.parts)
         if target.parent not in self._made_dirs:

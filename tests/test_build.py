@@ -1,0 +1,150 @@
+"""The whole pipeline on small sites: the sample seeds, the stories.json contract,
+determinism, unchanged files, and theme overrides."""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+from tests.conftest import AFP_SEED, SAMPLE_SEEDS, VERILY_SEED
+
+STORY_FIELDS = {"id", "url", "title", "summary", "first_seen", "last_seen", "articles"}
+ARTICLE_FIELDS = {"id", "seed", "title", "source", "date", "url", "original_url"}
+
+
+def test_sample_seeds_make_one_story_with_both_articles(make_site):
+    project = make_site(samples=True)
+    report = project.build()
+    assert report.problems == ()
+    stories = project.stories()
+    assert len(stories) == 1
+    assert {a["seed"] for a in stories[0]["articles"]} == {AFP_SEED, VERILY_SEED}
+    afp, verily = project.article(AFP_SEED), project.article(VERILY_SEED)
+    assert afp["date"] == "2025-05-19"
+    assert verily["date"] is None
+    assert verily["source"] == "Verily News"
+    body = project.page(verily["url"]).select_one(".body").get_text()
+    assert "ALSO READ TOP STORIES FROM VERILY NEWS" not in body
+    assert "Istanbul" in body
+
+
+def test_sample_pages_link_story_and_articles_both_ways(make_site):
+    project = make_site(samples=True)
+    project.build()
+    story = project.stories()[0]
+    front = project.page("")
+    assert front.find("a", string=story["title"])["href"] == story["url"]
+    story_page = project.page(story["url"])
+    assert story_page.h1.get_text() == story["title"]
+    for article in story["articles"]:
+        link = story_page.find("a", string=article["title"])
+        assert link["href"] == "../../" + article["url"]
+        page = project.page(article["url"])
+        assert page.find("a", href="../../" + story["url"]) is not None
+    verily_page = project.page(project.article(VERILY_SEED)["url"])
+    removed = verily_page.select_one(".removed").get_text()
+    assert "ALSO READ TOP STORIES FROM VERILY NEWS" in removed
+
+
+def test_stories_json_follows_the_contract(make_site):
+    project = make_site({"seeds/a.txt": "url: https://example.com/a\n\nBody a.",
+                         "seeds/b.jsonl": '{"title": "B", "text": "Body b."}\n'})
+    project.build()
+    stories = project.stories()
+    for story in stories:
+        assert set(story) >= STORY_FIELDS
+        for article in story["articles"]:
+            assert set(article) >= ARTICLE_FIELDS
+            assert (project.out / article["url"] / "index.html").is_file()
+        assert (project.out / story["url"] / "index.html").is_file()
+    seeds = sorted(a["seed"] for s in stories for a in s["articles"])
+    assert seeds == ["a.txt", "b.jsonl#0"]
+    assert project.article("a.txt")["original_url"] == "https://example.com/a"
+
+
+def _story_sets(project):
+    return sorted((s["id"], s["url"], sorted(a["id"] for a in s["articles"]))
+                  for s in project.stories())
+
+
+def test_shuffled_or_renamed_seeds_give_identical_stories(make_site):
+    topics = ["flood river town evacuated rain", "election vote count parliament",
+              "football cup final goal", "vaccine trial results health"]
+    files = {}
+    for t, topic in enumerate(topics):
+        for k in range(3):
+            files[f"seeds/{t}_{k}.txt"] = f"title: {topic} report {k}\n\n{topic} " * 3
+    original = make_site(files, samples=True, name="original")
+    original.build()
+    rng = random.Random(7)
+    names = list(files)
+    rng.shuffle(names)
+    renamed = make_site({f"seeds/x{i:02d}_{rng.randrange(999)}.txt": files[n]
+                         for i, n in enumerate(names)}, name="renamed")
+    for seed in SAMPLE_SEEDS.iterdir():
+        shutil.copy(seed, renamed.seeds / f"zz-{seed.name}")
+    renamed.build()
+    assert _story_sets(original) == _story_sets(renamed)
+    assert len(original.stories()) == 5
+
+
+def test_rebuild_without_changes_rewrites_nothing(make_site):
+    project = make_site(samples=True)
+    first = project.build()
+    mtimes = {p: p.stat().st_mtime_ns for p in project.out.rglob("*") if p.is_file()}
+    second = project.build()
+    assert first.write.written > 0
+    assert second.write.written == 0
+    assert second.write.unchanged == first.write.written
+    assert {p: p.stat().st_mtime_ns for p in project.out.rglob("*") if p.is_file()} == mtimes
+
+
+def test_removed_seed_removes_its_pages(make_site):
+    project = make_site({"seeds/a.txt": "title: Alpha\n\nAbout apples.",
+                         "seeds/b.txt": "title: Beta\n\nAbout bridges."})
+    project.build()
+    url = project.article("b.txt")["url"]
+    (project.seeds / "b.txt").unlink()
+    report = project.build()
+    assert report.write.removed >= 2
+    assert not (project.out / url).exists()
+
+
+def test_project_template_overrides_and_extends_the_builtin(make_site):
+    project = make_site({
+        "seeds/a.txt": "title: Alpha\n\nAbout apples.",
+        "templates/story.html": "{% extends 'sitegen:story.html' %}"
+                                "{% block title %}CUSTOM {{ story.headline }}{% endblock %}",
+        "static/style.css": "body { color: red; }",
+    })
+    project.build()
+    story = project.stories()[0]
+    page = project.page(story["url"])
+    assert page.title.get_text() == "CUSTOM Alpha"
+    assert page.h1.get_text() == "Alpha"  # the rest of the built-in template still renders
+    assert (project.out / "static/style.css").read_text() == "body { color: red; }"
+    assert (project.out / "static/favicon.svg").is_file()
+
+
+def test_site_has_nojekyll_404_and_relative_links(make_site):
+    project = make_site(samples=True)
+    project.build()
+    assert (project.out / ".nojekyll").is_file()
+    assert project.page("404.html").h1.get_text() == "Page not found"
+    for page in project.out.rglob("*.html"):
+        soup = project.page(page.relative_to(project.out).as_posix())
+        for tag in soup.find_all(["a", "link", "script", "img"]):
+            target = tag.get("href") or tag.get("src") or ""
+            if tag.get("rel") == ["canonical"] or target.startswith(("http://", "https://")):
+                continue
+            assert not target.startswith("/"), (page, target)
+
+
+def test_base_url_gives_canonical_links_and_an_absolute_404(make_site):
+    project = make_site(samples=True)
+    project.build(base_url="https://user.github.io/repo")
+    story = project.stories()[0]
+    canonical = project.page(story["url"]).find("link", rel="canonical")["href"]
+    assert canonical == "https://user.github.io/repo/" + story["url"]
+    css = project.page("404.html").find("link", rel="stylesheet")["href"]
+    assert css == "/repo/static/style.css"

@@ -1,0 +1,82 @@
+"""The command line: a thin layer over build_site, with exit codes 0, 1 and 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from sitegen.cli import cli
+
+
+def test_build_reports_counts_and_timings(make_site, monkeypatch):
+    project = make_site(samples=True)
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 0, result.output
+    assert "2 articles in 1 stories" in result.output
+    for stage in ("ingest", "cluster", "analyze", "render", "write"):
+        assert stage in result.output
+    assert (project.out / "stories.json").is_file()
+
+
+def test_build_flags_choose_folders_and_base_url(make_site, tmp_path):
+    project = make_site(samples=True)
+    out = tmp_path / "public"
+    result = CliRunner().invoke(cli, ["build", "--seeds", str(project.seeds), "--out", str(out),
+                                      "--base-url", "https://example.org/news/"])
+    assert result.exit_code == 0, result.output
+    assert "https://example.org/news/" in (out / "index.html").read_text()
+
+
+def test_warnings_still_exit_zero(make_site, monkeypatch):
+    project = make_site({"seeds/empty.txt": "", "seeds/ok.txt": "Fine text."})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 0
+    assert "Warning: empty.txt: empty file" in result.output
+    assert "1 warnings" in result.output
+
+
+def test_bad_config_exits_one_with_every_problem(make_site, monkeypatch):
+    project = make_site({"seeds/ok.txt": "Fine text.",
+                         "sitegen.toml": 'titel = "x"\nlanguage = 5\n[cluster]\nthreshold = 2\n'})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 1
+    assert "sitegen.toml:1: unknown setting 'titel'" in result.output
+    assert "sitegen.toml:2: language must be" in result.output
+    assert "sitegen.toml:4: cluster.threshold must be" in result.output
+    assert not project.out.exists()
+
+
+def test_template_error_exits_one_and_names_the_template(make_site, monkeypatch):
+    project = make_site({"seeds/ok.txt": "Fine text.", "templates/index.html": "{% if %}"})
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 1
+    assert "templates/index.html:1: template syntax error" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_usage_exits_two(make_site, monkeypatch):
+    monkeypatch.chdir(make_site().root)
+    assert CliRunner().invoke(cli, ["build", "--no-such-flag"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["frobnicate"]).exit_code == 2
+
+
+def test_bad_base_url_flag_exits_one(make_site, monkeypatch):
+    monkeypatch.chdir(make_site(samples=True).root)
+    result = CliRunner().invoke(cli, ["build", "--base-url", "not a url"])
+    assert result.exit_code == 1
+    assert "--base-url" in result.output
+
+
+def test_python_dash_m_runs_the_cli(make_site):
+    project = make_site(samples=True)
+    done = subprocess.run([sys.executable, "-m", "sitegen", "build"], cwd=project.root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((project.out / "stories.json").read_text())["stories"]
