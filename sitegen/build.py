@@ -1,4 +1,4 @@
-"""The pipeline, in order: ingest -> cluster -> analyze -> render -> write.
+"""The pipeline, in order: ingest -> cluster -> identify -> analyze -> render -> write.
 
 This is the one place that knows the order of the stages; each stage only sees the
 plain data the previous one produced.
@@ -7,43 +7,115 @@ plain data the previous one produced.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import analyze, cluster, ingest, render, write
+from . import analyze, cluster, identity, ingest, overrides, render, state, write
+from .cluster import Clustering
 from .config import Config
-from .model import BuildReport, Page, SiteInfo
+from .errors import Problem
+from .identity import Identities
+from .model import BuildReport, Page, Site, SiteInfo, Story, StoryState
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything up to the pages: what `build` renders and `explain` reports on."""
+
+    site: Site
+    clustering: Clustering
+    stories: tuple[Story, ...]
+    """Parallel to clustering.groups."""
+    identities: Identities
+    previous: StoryState
+    problems: tuple[Problem, ...]
+
+
+def state_file(config: Config) -> Path:
+    return config.project_dir / ".sitegen" / "state.json"
 
 
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
                ) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
-    Raises SitegenError when the site cannot be built; the previous site is then untouched.
-    Problems with single seeds are warnings in the report, and the rest still builds.
+    Raises SitegenError when the site cannot be built; the previous site and state are
+    then untouched. Problems with single seeds are warnings in the report.
     """
     timings: dict[str, float] = {}
-    with _timed(timings, "ingest"):
-        articles, problems = ingest.read_articles(config.seeds_dir)
-    by_id = {a.id: a for a in articles}
-    with _timed(timings, "cluster"):
-        stories = cluster.assign_stories(articles, config.cluster)
-    with _timed(timings, "analyze"):
-        analyses = [analyze.analyze_story(s, by_id, config.summary_max_chars) for s in stories]
-        info = SiteInfo(config.title, config.description, config.base_url, config.language)
-        site = analyze.assemble_site(info, analyses, by_id)
+    prepared = prepare(config, timings)
     env = render.make_environment(config.template_dirs)
     previous_export = _read_if_exists(config.out_dir / "stories.json")
-    pages = render.render_site(site, env, generated=now().isoformat(timespec="seconds"),
+    pages = render.render_site(prepared.site, env,
+                               generated=now().isoformat(timespec="seconds"),
                                previous_export=previous_export)
     with _timed(timings, "write"):
         report = write.write_site(_timed_iter(pages, timings, "render"),
                                   config.static_dirs, config.out_dir)
+        new_state = identity.next_state(
+            prepared.previous,
+            ((s.story.id, s.slug, s.story.article_ids) for s in prepared.site.stories),
+            prepared.identities.retired)
+        if new_state is not prepared.previous:
+            state.save_state(state_file(config), new_state)
     timings["write"] -= timings["render"]  # pages are rendered as the writer asks for them
-    return BuildReport(articles=len(articles), stories=len(stories), write=report,
-                       problems=tuple(problems), timings=timings)
+    return BuildReport(articles=len(prepared.site.articles), stories=len(prepared.stories),
+                       write=report, problems=prepared.problems, timings=timings)
+
+
+def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared:
+    """Run every stage before rendering: read, group, identify and analyze the stories."""
+    timings = {} if timings is None else timings
+    with _timed(timings, "ingest"):
+        articles, problems = ingest.read_articles(config.seeds_dir)
+        previous, state_problems = state.load_state(state_file(config))
+        fixes, fix_problems = overrides.read_overrides(
+            config.project_dir / overrides.FILE_NAME, articles, previous)
+        problems += state_problems + fix_problems
+    by_id = {a.id: a for a in articles}
+    with _timed(timings, "cluster"):
+        clustering = cluster.cluster_articles(articles, config.cluster, fixes.together,
+                                              fixes.apart)
+        groups = [tuple(clustering.articles[r].id for r in g) for g in clustering.groups]
+        identities = identity.assign_ids(groups, previous)
+        stories = tuple(
+            Story(id=story_id, article_ids=group,
+                  central_id=clustering.articles[cluster.central_row(clustering, rows)].id,
+                  terms=cluster.shared_terms(clustering, rows),
+                  slug=identities.slugs.get(story_id))
+            for story_id, group, rows in zip(identities.ids, groups, clustering.groups,
+                                             strict=True))
+    with _timed(timings, "analyze"):
+        analyses = [
+            analyze.analyze_story(s, by_id, config.summary_max_chars,
+                                  _pinned(s, fixes.headlines))
+            for s in stories
+        ]
+        info = SiteInfo(config.title, config.description, config.base_url, config.language)
+        site = analyze.assemble_site(info, analyses, by_id,
+                                     _redirects(previous, identities, analyses))
+    return Prepared(site, clustering, stories, identities, previous, tuple(problems))
+
+
+def _pinned(story: Story, headlines: Mapping[str, str]) -> str | None:
+    return next((headlines[a] for a in sorted(story.article_ids) if a in headlines), None)
+
+
+def _redirects(previous: StoryState, identities: Identities,
+               analyses: list[analyze.StoryAnalysis]) -> dict[str, str]:
+    """URL of every story ever retired -> current URL of the story holding its articles
+    ("" is the front page, for a story whose articles are all gone)."""
+    slugs = {a.story.id: a.slug for a in analyses}
+    retired = {**previous.retired, **identities.retired}
+    targets = identity.redirect_targets(retired, slugs.keys())
+    return {
+        render.slug_path(record.slug):
+            render.slug_path(slugs[target]) if (target := targets[story_id]) else ""
+        for story_id, record in retired.items()
+    }
 
 
 @contextmanager
@@ -74,3 +146,4 @@ def _read_if_exists(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+

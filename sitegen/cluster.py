@@ -1,58 +1,102 @@
-"""Cluster stage: Articles -> Stories.
+"""Cluster stage: Articles -> groups of articles, one per story.
 
-TF-IDF vectors (title counted twice, so headlines weigh more), each article's nearest
-neighbours by cosine similarity, then average-linkage merging over that sparse
-neighbour graph: pairs that are not neighbours count as similarity 0. Memory stays
-proportional to articles x neighbours, never articles squared.
+1. Vectors: word TF-IDF (title counted twice) and character n-gram TF-IDF, which catches
+   paraphrase ("sanctions"/"sanctioned", "Kyiv"/"Kyiv's"), weighted equally.
+2. Each article's nearest neighbours by cosine similarity: a sparse graph, computed a
+   block of rows at a time, never an n x n matrix.
+3. Local scaling: from each similarity, subtract how similar the two articles are to
+   their usual neighbours. Generic articles (another story on a busy topic) are close
+   to everything; what marks one event is being closer than usual. It also adapts the
+   threshold to text length: short leads have low similarities all round.
+4. Time: when both articles are dated, similarity fades for days apart.
+5. Average linkage over the graph, with overrides (keep together, keep apart).
+
+The same articles give the same groups in any order.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
 from .config import ClusterSettings
-from .model import Article, Story
+from .model import Article
 
 _ROWS_PER_CHUNK = 1024
-_TERMS_PER_STORY = 8
+BACKGROUND_RANKS = (10, 25)
+"""Neighbours at these ranks are an article's background: past any likely story size."""
+BACKGROUND_FLOOR = 0.1
+"""Least background: in a small site every article has few neighbours to measure."""
+SAME_DAYS = 2
+"""Dated articles this many days apart count as simultaneous."""
+FADE_DAYS = 3.0
+"""Beyond that, similarity falls by a factor e every this many days."""
 
 
-def assign_stories(articles: Sequence[Article], settings: ClusterSettings) -> list[Story]:
-    """Group articles into stories. The same articles in any order give the same stories."""
-    ordered = sorted(articles, key=lambda a: a.id)
-    if not ordered:
-        return []
+@dataclass(frozen=True)
+class Clustering:
+    """The groups found, and what explains them (kept for `sitegen explain`)."""
+
+    articles: tuple[Article, ...]
+    """In id order; the row order of `vectors`."""
+    groups: tuple[tuple[int, ...], ...]
+    """Row indices of each story's articles, each group sorted."""
+    vectors: sp.csr_matrix
+    vocabulary: np.ndarray
+    """Word terms; the first len(vocabulary) columns of `vectors` are theirs."""
+    edges: dict[tuple[int, int], float]
+    """Scaled similarity of each neighbour pair (lower index first)."""
+
+    def row_of(self, article_id: str) -> int:
+        return next(i for i, a in enumerate(self.articles) if a.id == article_id)
+
+
+def cluster_articles(articles: Sequence[Article], settings: ClusterSettings,
+                     together: Iterable[Sequence[str]] = (),
+                     apart: Iterable[tuple[str, str]] = ()) -> Clustering:
+    ordered = tuple(sorted(articles, key=lambda a: a.id))
+    index = {a.id: i for i, a in enumerate(ordered)}
     vectors, vocabulary = vectorize(ordered)
-    edges = neighbour_edges(vectors, settings.neighbors, floor=settings.threshold / 4)
-    labels = average_linkage(len(ordered), edges, settings.threshold)
-    members: dict[int, list[int]] = {}
-    for index, label in enumerate(labels):
-        members.setdefault(label, []).append(index)
-    return [_story(ordered, vectors, vocabulary, rows) for rows in members.values()]
+    raw = neighbour_edges(vectors, settings.neighbors)
+    edges = scale_edges(raw, len(ordered), [_day(a) for a in ordered])
+    groups = average_linkage(
+        len(ordered), edges, settings.threshold,
+        together=[[index[i] for i in group if i in index] for group in together],
+        apart=[(index[a], index[b]) for a, b in apart if a in index and b in index],
+    )
+    return Clustering(ordered, groups, vectors, vocabulary, edges)
 
 
 def vectorize(articles: Sequence[Article]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """L2-normalized TF-IDF rows, one per article, and the vocabulary."""
+    """L2-normalized rows: word TF-IDF columns first, then character n-gram columns."""
     documents = [f"{a.title}\n{a.title}\n{a.text}" for a in articles]
-    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
+    words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
     try:
-        matrix = vectorizer.fit_transform(documents)
+        word_matrix = normalize(words.fit_transform(documents))
     except ValueError:  # nothing but stop words anywhere: every article stands alone
         return sp.csr_matrix((len(articles), 1), dtype=np.float32), np.array([""])
-    return matrix.tocsr(), vectorizer.get_feature_names_out()
+    many = len(documents) >= 10
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+                            dtype=np.float32, min_df=2 if many else 1,
+                            max_df=0.5 if many else 1.0)
+    try:
+        char_matrix = normalize(chars.fit_transform(documents))
+    except ValueError:
+        return word_matrix.tocsr(), words.get_feature_names_out()
+    combined = sp.hstack([word_matrix * math.sqrt(0.5), char_matrix * math.sqrt(0.5)])
+    return normalize(combined.tocsr()), words.get_feature_names_out()
 
 
-def neighbour_edges(vectors: sp.csr_matrix, k: int, floor: float) -> dict[tuple[int, int], float]:
-    """Cosine similarity of each article with its k nearest others, at least `floor`.
-
-    Computed a chunk of rows at a time so memory stays bounded.
-    """
+def neighbour_edges(vectors: sp.csr_matrix, k: int) -> dict[tuple[int, int], float]:
+    """Cosine similarity of each article with its k nearest others (lower index first)."""
     edges: dict[tuple[int, int], float] = {}
     transposed = vectors.T.tocsc()
     for start in range(0, vectors.shape[0], _ROWS_PER_CHUNK):
@@ -61,7 +105,7 @@ def neighbour_edges(vectors: sp.csr_matrix, k: int, floor: float) -> dict[tuple[
             row = start + offset
             lo, hi = block.indptr[offset], block.indptr[offset + 1]
             cols, sims = block.indices[lo:hi], block.data[lo:hi]
-            keep = (sims >= floor) & (cols != row)
+            keep = (cols != row) & (sims > 0)
             cols, sims = cols[keep], sims[keep]
             if len(cols) > k:
                 top = np.lexsort((cols, -sims))[:k]
@@ -71,66 +115,158 @@ def neighbour_edges(vectors: sp.csr_matrix, k: int, floor: float) -> dict[tuple[
     return edges
 
 
-def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: float) -> list[int]:
+def scale_edges(edges: dict[tuple[int, int], float], n: int,
+                days: Sequence[int | None]) -> dict[tuple[int, int], float]:
+    """Similarity minus the pair's mean background, faded by days apart; pairs left at or
+    below zero are dropped."""
+    first, last = BACKGROUND_RANKS
+    neighbours: list[list[float]] = [[] for _ in range(n)]
+    for (a, b), sim in edges.items():
+        neighbours[a].append(sim)
+        neighbours[b].append(sim)
+    background = []
+    for sims in neighbours:
+        ranked = sorted(sims, reverse=True)[first:last]
+        level = sum(ranked) / (last - first)
+        background.append(max(BACKGROUND_FLOOR, level))
+    scaled = {}
+    for (a, b), sim in edges.items():
+        day_a, day_b = days[a], days[b]
+        if day_a is not None and day_b is not None:
+            gap = abs(day_a - day_b)
+            if gap > SAME_DAYS:
+                sim *= math.exp(-(gap - SAME_DAYS) / FADE_DAYS)
+        value = sim - (background[a] + background[b]) / 2
+        if value > 0:
+            scaled[(a, b)] = value
+    return scaled
+
+
+def _day(article: Article) -> int | None:
+    return date.fromisoformat(article.day).toordinal() if article.day else None
+
+
+def average_linkage(n: int, edges: dict[tuple[int, int], float], threshold: float, *,
+                    together: Iterable[Sequence[int]] = (),
+                    apart: Iterable[tuple[int, int]] = ()) -> tuple[tuple[int, ...], ...]:
     """Merge the two groups with the highest average similarity until none reaches
-    `threshold`. Ties break on the smaller index, so the result never depends on order."""
-    size = [1] * n
+    `threshold` (pairs without an edge count as 0). `together` groups start merged;
+    `apart` pairs never end up in one group. Ties break on the smaller index, so the
+    result never depends on input order."""
+    members: list[list[int]] = [[i] for i in range(n)]
     links: list[dict[int, float]] = [{} for _ in range(n)]
     for (a, b), sim in edges.items():
         links[a][b] = sim
         links[b][a] = sim
+    blocked: list[set[int]] = [set() for _ in range(n)]
+    for a, b in apart:
+        blocked[a].add(b)
+        blocked[b].add(a)
     version = [0] * n
+    parent = list(range(n))
     heap: list[tuple[float, int, int, int, int]] = []
 
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def can_merge(a: int, b: int) -> bool:
+        return not (blocked[a] and any(m in blocked[a] for m in members[b]))
+
+    def merge(a: int, b: int) -> int:
+        keep, gone = (a, b) if len(members[a]) >= len(members[b]) else (b, a)
+        parent[gone] = keep
+        members[keep].extend(members[gone])
+        blocked[keep] |= blocked[gone]
+        version[keep] += 1
+        links[keep].pop(gone, None)
+        for other, total in links[gone].items():
+            if other != keep:
+                merged = links[keep].get(other, 0.0) + total
+                links[keep][other] = merged
+                links[other][keep] = merged
+                del links[other][gone]
+        members[gone], links[gone], blocked[gone] = [], {}, set()
+        return keep
+
     def push(a: int, b: int) -> None:
-        average = links[a][b] / (size[a] * size[b])
+        average = links[a][b] / (len(members[a]) * len(members[b]))
         if average >= threshold:
             lo, hi = min(a, b), max(a, b)
             heapq.heappush(heap, (-average, lo, hi, version[lo], version[hi]))
 
-    for (a, b) in sorted(edges):
-        push(a, b)
-    parent = list(range(n))
+    for group in together:
+        roots = sorted({root(i) for i in group})
+        for other in roots[1:]:
+            first = root(roots[0])
+            if can_merge(first, other):
+                merge(first, other)
+    for a in range(n):
+        if parent[a] == a:
+            for b in sorted(links[a]):
+                if a < b:
+                    push(a, b)
     while heap:
         _, a, b, version_a, version_b = heapq.heappop(heap)
         if parent[a] != a or parent[b] != b or version[a] != version_a or version[b] != version_b:
             continue
-        keep, gone = (a, b) if size[a] >= size[b] else (b, a)
-        parent[gone] = keep
-        size[keep] += size[gone]
-        version[keep] += 1
-        del links[keep][gone]
-        for other, total in links[gone].items():
-            if other == keep:
-                continue
-            merged = links[keep].get(other, 0.0) + total
-            links[keep][other] = merged
-            links[other][keep] = merged
-            del links[other][gone]
-        links[gone] = {}
+        if not can_merge(a, b):
+            continue
+        keep = merge(a, b)
         for other in sorted(links[keep]):
             push(keep, other)
-    return [_root(parent, i) for i in range(n)]
+    groups = [tuple(sorted(members[i])) for i in range(n) if parent[i] == i]
+    return tuple(sorted(groups))
 
 
-def _root(parent: list[int], i: int) -> int:
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
+# --- explaining -------------------------------------------------------------------------
 
 
-def _story(articles: Sequence[Article], vectors: sp.csr_matrix, vocabulary: np.ndarray,
-           rows: list[int]) -> Story:
-    centroid = np.asarray(vectors[rows].mean(axis=0)).ravel()
-    closeness = vectors[rows] @ centroid
-    central = rows[int(np.argmax(closeness))]
-    top_terms = [vocabulary[i] for i in np.argsort(-centroid, kind="stable")[:_TERMS_PER_STORY]
-                 if centroid[i] > 0]
-    founder = articles[rows[0]].id  # rows are in id order: the smallest id founds the story
-    return Story(
-        id=hashlib.sha256(f"story\x1f{founder}".encode()).hexdigest()[:12],
-        article_ids=tuple(articles[r].id for r in rows),
-        central_id=articles[central].id,
-        terms=tuple(str(t) for t in top_terms),
-    )
+@dataclass(frozen=True)
+class Candidate:
+    """A story an article could have joined, and how strongly."""
+
+    group: tuple[int, ...]
+    score: float
+    """Average scaled similarity of the article with the group's articles."""
+    shared_terms: tuple[str, ...]
+
+
+def central_row(clustering: Clustering, group: Sequence[int]) -> int:
+    """The article closest to its group's centroid: the most representative one."""
+    rows = list(group)
+    centroid = np.asarray(clustering.vectors[rows].mean(axis=0)).ravel()
+    return rows[int(np.argmax(clustering.vectors[rows] @ centroid))]
+
+
+def shared_terms(clustering: Clustering, rows: Sequence[int], limit: int = 8) -> tuple[str, ...]:
+    """The heaviest word terms that at least two of the rows contain (all terms of a lone
+    article): what a group of articles has in common."""
+    words = clustering.vectors[list(rows)][:, : len(clustering.vocabulary)]
+    weight = np.asarray(words.sum(axis=0)).ravel()
+    if len(rows) > 1:
+        weight = np.where(np.asarray((words > 0).sum(axis=0)).ravel() >= 2, weight, 0)
+    best = np.argsort(-weight, kind="stable")[:limit]
+    return tuple(str(clustering.vocabulary[i]) for i in best if weight[i] > 0)
+
+
+def candidates(clustering: Clustering, row: int, limit: int = 5) -> list[Candidate]:
+    """The stories closest to one article, best first, by the linkage score."""
+    group_of = {r: g for g in clustering.groups for r in g}
+    totals: dict[tuple[int, ...], float] = {}
+    for (a, b), value in clustering.edges.items():
+        if row in (a, b):
+            other = b if a == row else a
+            group = group_of[other]
+            totals[group] = totals.get(group, 0.0) + value
+    own = group_of[row]
+    totals.setdefault(own, 0.0)
+    found = []
+    for group, total in totals.items():
+        others = [r for r in group if r != row]
+        score = total / len(others) if others else 0.0
+        found.append(Candidate(group, score, shared_terms(clustering, [row, *others])))
+    found.sort(key=lambda c: (-c.score, c.group))
+    return found[:limit]

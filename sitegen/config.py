@@ -71,9 +71,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Used for canonical links and the 404 page; internal links stay relative.",
             _base_url),
     Setting("language", "en", "Language tag of the site (`<html lang>`).", _language),
-    Setting("cluster.threshold", 0.2,
-            "Average cosine similarity two groups of articles need to be one story. "
-            "Higher gives smaller, stricter stories.", _fraction),
+    Setting("cluster.threshold", 0.07,
+            "How much more similar than usual (average cosine similarity above the articles' "
+            "background) two groups of articles must be to become one story. Higher gives "
+            "smaller, stricter stories.", _fraction),
     Setting("cluster.neighbors", 30,
             "How many nearest articles each article is compared with when clustering.",
             _positive_int),

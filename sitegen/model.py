@@ -40,15 +40,55 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """A group of articles about one event, as found by the cluster stage."""
+    """A group of articles about one event, with its lasting identity."""
 
     id: str
-    """Stable across rebuilds while the story keeps its founding article."""
+    """Kept across builds by member overlap (see identity.py); never reused once retired."""
     article_ids: tuple[str, ...]
     central_id: str
     """The article closest to the story's centroid: the most representative one."""
     terms: tuple[str, ...]
-    """The highest-weighted TF-IDF terms of the story's centroid."""
+    """Heaviest terms its articles share: why they were grouped."""
+    slug: str | None = None
+    """The URL slug it was first published under; None for a story new in this build."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """What the state file remembers of a live story."""
+
+    slug: str
+    article_ids: tuple[str, ...]
+    created: int
+    """Sequence number of the build that created it: lower is older."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredStory:
+    """A story id that no longer exists, and the story that took its articles."""
+
+    slug: str
+    successor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryState:
+    """Story identity across builds, kept in `.sitegen/state.json` and committed."""
+
+    sequence: int = 0
+    """How many builds have saved this state."""
+    stories: Mapping[str, StoryRecord] = field(default_factory=dict)
+    retired: Mapping[str, RetiredStory] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """A person's corrections to the clustering, from `stories.toml` (article ids)."""
+
+    together: tuple[tuple[str, ...], ...] = ()
+    apart: tuple[tuple[str, str], ...] = ()
+    headlines: Mapping[str, str] = field(default_factory=dict)
+    """Article id -> headline pinned for the story that contains it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +126,8 @@ class Site:
     articles: Mapping[str, Article]
     story_of_article: Mapping[str, str]
     """Article id -> story id."""
+    redirects: Mapping[str, str] = field(default_factory=dict)
+    """URL of every retired story -> URL of the story that took its articles ("" = front)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,11 @@ def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
 
 
 def story_path(story: StoryAnalysis) -> str:
-    return f"stories/{story.slug}/"
+    return slug_path(story.slug)
+
+
+def slug_path(slug: str) -> str:
+    return f"stories/{slug}/"
 
 
 def article_path(article: Article) -> str:
@@ -62,6 +66,8 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         for article in story.articles:
             yield _render(env, "article.html", article_path(article) + "index.html", site,
                           article=article, story=stories_by_id[story.story.id])
+    for old_path, new_path in sorted(site.redirects.items()):
+        yield _render(env, "redirect.html", old_path + "index.html", site, target=new_path)
     yield _render(env, "404.html", "404.html", site, absolute_root=True)
     yield Page("stories.json", export_json(site, generated, previous_export))
 
@@ -79,7 +85,9 @@ def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
         "story_url": lambda story: root + story_path(story),
         "article_url": lambda article: root + article_path(article),
     }
-    canonical = site.info.base_url + page_url if site.info.base_url and not absolute_root else None
+    canonical_url = context.get("target", page_url)
+    canonical = (site.info.base_url + canonical_url
+                 if site.info.base_url and not absolute_root else None)
     try:
         template = env.get_template(template_name)
         html = template.render(site=site.info, root=root, page_url=page_url,

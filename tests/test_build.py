@@ -103,11 +103,14 @@ def test_removed_seed_removes_its_pages(make_site):
     project = make_site({"seeds/a.txt": "title: Alpha\n\nAbout apples.",
                          "seeds/b.txt": "title: Beta\n\nAbout bridges."})
     project.build()
-    url = project.article("b.txt")["url"]
+    article_url = project.article("b.txt")["url"]
+    story_url = project.story_of("b.txt")["url"]
     (project.seeds / "b.txt").unlink()
     report = project.build()
-    assert report.write.removed >= 2
-    assert not (project.out / url).exists()
+    assert report.write.removed == 1
+    assert not (project.out / article_url).exists()
+    refresh = project.page(story_url).find("meta", attrs={"http-equiv": "refresh"})
+    assert refresh["content"] == "0; url=../../"  # its story is gone: to the front page
 
 
 def test_project_template_overrides_and_extends_the_builtin(make_site):

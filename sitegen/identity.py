@@ -1,0 +1,112 @@
+"""Story identity: which story id each group of articles carries from build to build.
+
+Each build's groups are mapped onto the previous build's stories by shared articles:
+- a story whose articles stay together, or grow, keeps its id;
+- on a split, the part holding most of the old story's articles keeps the id;
+- on a merge, the oldest story's id survives and the others are retired;
+- a retired id is never reused, and its URL redirects to its successor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .model import RetiredStory, StoryRecord, StoryState
+
+
+@dataclass(frozen=True, slots=True)
+class Identities:
+    ids: tuple[str, ...]
+    """Story id of each group, in the order the groups were given."""
+    slugs: Mapping[str, str]
+    """Published slug of each story that keeps an old id."""
+    retired: Mapping[str, RetiredStory]
+    """Stories retired by this build."""
+
+
+def assign_ids(groups: Sequence[Sequence[str]], previous: StoryState) -> Identities:
+    """Map groups of article ids onto previous story ids (see the module docstring)."""
+    old_story_of = {a: sid for sid, record in previous.stories.items() for a in record.article_ids}
+    overlaps = [Counter(old_story_of[a] for a in group if a in old_story_of) for group in groups]
+
+    heir: dict[str, int] = {}
+    """Old story id -> the group holding most of its articles (first group on a tie)."""
+    for index, overlap in enumerate(overlaps):
+        for old_id, count in overlap.items():
+            if old_id not in heir or count > overlaps[heir[old_id]][old_id]:
+                heir[old_id] = index
+
+    claimants: dict[int, list[str]] = {}
+    for old_id, index in heir.items():
+        claimants.setdefault(index, []).append(old_id)
+    ids: list[str | None] = [None] * len(groups)
+    retired: dict[str, RetiredStory] = {}
+    for index, old_ids in claimants.items():
+        oldest = min(old_ids, key=lambda sid: (previous.stories[sid].created, sid))
+        ids[index] = oldest
+        for other in old_ids:
+            if other != oldest:
+                retired[other] = RetiredStory(previous.stories[other].slug, oldest)
+    for old_id, record in previous.stories.items():
+        if old_id not in heir:
+            retired[old_id] = RetiredStory(record.slug, None)
+
+    taken = set(previous.stories) | set(previous.retired)
+    final: list[str] = []
+    for group, story_id in zip(groups, ids, strict=True):
+        if story_id is None:
+            story_id = new_story_id(min(group), taken)
+            taken.add(story_id)
+        final.append(story_id)
+    slugs = {sid: previous.stories[sid].slug for sid in final if sid in previous.stories}
+    return Identities(tuple(final), slugs, retired)
+
+
+def new_story_id(founder: str, taken: Iterable[str] | set[str]) -> str:
+    """A fresh id from the story's founding (smallest) article id: the same seeds give the
+    same ids on any machine."""
+    taken = set(taken)
+    salt = 0
+    while True:
+        seed = f"story\x1f{founder}" + (f"\x1f{salt}" if salt else "")
+        story_id = hashlib.sha256(seed.encode()).hexdigest()[:12]
+        if story_id not in taken:
+            return story_id
+        salt += 1
+
+
+def next_state(previous: StoryState, stories: Iterable[tuple[str, str, tuple[str, ...]]],
+               retired: Mapping[str, RetiredStory]) -> StoryState:
+    """The state after this build, from (id, slug, article ids) of every story.
+
+    Unchanged stories give back `previous` itself, so a no-change build writes nothing.
+    """
+    sequence = previous.sequence + 1
+    live = {
+        story_id: StoryRecord(slug, article_ids,
+                              previous.stories[story_id].created
+                              if story_id in previous.stories else sequence)
+        for story_id, slug, article_ids in stories
+    }
+    all_retired = {**previous.retired, **retired}
+    if live == dict(previous.stories) and all_retired == dict(previous.retired):
+        return previous
+    return StoryState(sequence, live, all_retired)
+
+
+def redirect_targets(retired: Mapping[str, RetiredStory],
+                     live: Collection[str]) -> dict[str, str | None]:
+    """Retired story id -> the live story that now holds its articles (None if gone),
+    following successors that were themselves retired later."""
+    targets: dict[str, str | None] = {}
+    for story_id in retired:
+        current: str | None = story_id
+        seen: set[str] = set()
+        while current is not None and current in retired and current not in seen:
+            seen.add(current)
+            current = retired[current].successor
+        targets[story_id] = current if current in live else None
+    return targets
