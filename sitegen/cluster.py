@@ -30,7 +30,13 @@ from sklearn.preprocessing import normalize
 from .config import ClusterSettings
 from .model import Article
 
-_ROWS_PER_CHUNK = 1024
+_ROWS_PER_CHUNK = 256
+LEAD_CHARS = 300
+"""Character n-grams read the title and this much of the text."""
+RARE_DF = 200
+"""Words in at most this many articles propose candidate neighbours."""
+CANDIDATES_PER_K = 3
+"""Candidates scored in full per neighbour kept."""
 BACKGROUND_RANKS = (10, 25)
 """Neighbours at these ranks are an article's background: past any likely story size."""
 BACKGROUND_FLOOR = 0.1
@@ -49,9 +55,7 @@ class Clustering:
     """In id order; the row order of `vectors`."""
     groups: tuple[tuple[int, ...], ...]
     """Row indices of each story's articles, each group sorted."""
-    vectors: sp.csr_matrix
-    vocabulary: np.ndarray
-    """Word terms; the first len(vocabulary) columns of `vectors` are theirs."""
+    vectors: Vectors
     edges: dict[tuple[int, int], float]
     """Scaled similarity of each neighbour pair (lower index first)."""
 
@@ -64,7 +68,7 @@ def cluster_articles(articles: Sequence[Article], settings: ClusterSettings,
                      apart: Iterable[tuple[str, str]] = ()) -> Clustering:
     ordered = tuple(sorted(articles, key=lambda a: a.id))
     index = {a.id: i for i, a in enumerate(ordered)}
-    vectors, vocabulary = vectorize(ordered)
+    vectors = vectorize(ordered)
     raw = neighbour_edges(vectors, settings.neighbors)
     edges = scale_edges(raw, len(ordered), [_day(a) for a in ordered])
     groups = average_linkage(
@@ -72,47 +76,85 @@ def cluster_articles(articles: Sequence[Article], settings: ClusterSettings,
         together=[[index[i] for i in group if i in index] for group in together],
         apart=[(index[a], index[b]) for a, b in apart if a in index and b in index],
     )
-    return Clustering(ordered, groups, vectors, vocabulary, edges)
+    return Clustering(ordered, groups, vectors, edges)
 
 
-def vectorize(articles: Sequence[Article]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """L2-normalized rows: word TF-IDF columns first, then character n-gram columns."""
-    documents = [f"{a.title}\n{a.title}\n{a.text}" for a in articles]
+@dataclass(frozen=True)
+class Vectors:
+    combined: sp.csr_matrix
+    """L2-normalized rows: word TF-IDF and character n-gram TF-IDF, weighted equally."""
+    words: sp.csr_matrix
+    """The word TF-IDF part alone (normalized), for finding candidate neighbours."""
+    vocabulary: np.ndarray
+
+
+def vectorize(articles: Sequence[Article]) -> Vectors:
+    """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
+    where paraphrase shows and which keeps the character vocabulary small."""
+    titles = ["" if a.title_derived else a.title for a in articles]  # a derived title is
+    documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
     words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
     try:
-        word_matrix = normalize(words.fit_transform(documents))
+        word_matrix = normalize(words.fit_transform(documents)).tocsr()
     except ValueError:  # nothing but stop words anywhere: every article stands alone
-        return sp.csr_matrix((len(articles), 1), dtype=np.float32), np.array([""])
+        empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
+        return Vectors(empty, empty, np.array([""]))
+    vocabulary = words.get_feature_names_out()
+    leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
     many = len(documents) >= 10
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True,
                             dtype=np.float32, min_df=2 if many else 1,
                             max_df=0.5 if many else 1.0)
     try:
-        char_matrix = normalize(chars.fit_transform(documents))
+        char_matrix = normalize(chars.fit_transform(leads))
     except ValueError:
-        return word_matrix.tocsr(), words.get_feature_names_out()
+        return Vectors(word_matrix, word_matrix, vocabulary)
     combined = sp.hstack([word_matrix * math.sqrt(0.5), char_matrix * math.sqrt(0.5)])
-    return normalize(combined.tocsr()), words.get_feature_names_out()
+    return Vectors(normalize(combined.tocsr()), word_matrix, vocabulary)
 
 
-def neighbour_edges(vectors: sp.csr_matrix, k: int) -> dict[tuple[int, int], float]:
-    """Cosine similarity of each article with its k nearest others (lower index first)."""
+def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:
+    """Cosine similarity of each article with its k nearest others (lower index first).
+
+    Not an all-pairs product: candidates are the articles sharing the most *rare* words
+    (document frequency at most RARE_DF, so each word links a bounded number of pairs and
+    the work grows linearly with the archive); only those pairs are scored in full.
+    """
+    n = vectors.words.shape[0]
+    df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
+    rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
+    rare_t = rare.T.tocsr()
     edges: dict[tuple[int, int], float] = {}
-    transposed = vectors.T.tocsc()
-    for start in range(0, vectors.shape[0], _ROWS_PER_CHUNK):
-        block = (vectors[start:start + _ROWS_PER_CHUNK] @ transposed).tocsr()
-        for offset in range(block.shape[0]):
-            row = start + offset
-            lo, hi = block.indptr[offset], block.indptr[offset + 1]
-            cols, sims = block.indices[lo:hi], block.data[lo:hi]
-            keep = (cols != row) & (sims > 0)
-            cols, sims = cols[keep], sims[keep]
-            if len(cols) > k:
-                top = np.lexsort((cols, -sims))[:k]
-                cols, sims = cols[top], sims[top]
-            for col, sim in zip(cols.tolist(), sims.tolist(), strict=True):
-                edges[(row, col) if row < col else (col, row)] = sim
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        block = (rare[start:start + _ROWS_PER_CHUNK] @ rare_t).tocsr()
+        rows, cols = _top_per_row(block, start, CANDIDATES_PER_K * k)
+        if not len(rows):
+            continue
+        exact = np.asarray(vectors.combined[rows].multiply(vectors.combined[cols]).sum(axis=1))
+        block = sp.csr_matrix((exact.ravel(), (rows - start, cols)), shape=block.shape)
+        rows, cols = _top_per_row(block, start, k)
+        sims = np.asarray(block[rows - start, cols]).ravel()
+        for row, col, sim in zip(rows.tolist(), cols.tolist(), sims.tolist(), strict=True):
+            edges[(row, col) if row < col else (col, row)] = sim
     return edges
+
+
+def _top_per_row(block: sp.csr_matrix, start: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(global row, column) of the k largest positive entries of each row, off-diagonal;
+    ties go to the smaller column so the result does not depend on order."""
+    rows_out, cols_out = [], []
+    for offset in range(block.shape[0]):
+        lo, hi = block.indptr[offset], block.indptr[offset + 1]
+        cols, values = block.indices[lo:hi], block.data[lo:hi]
+        keep = (cols != start + offset) & (values > 0)
+        cols, values = cols[keep], values[keep]
+        if len(cols) > k:
+            cols = cols[np.lexsort((cols, -values))[:k]]
+        rows_out.append(np.full(len(cols), start + offset))
+        cols_out.append(cols)
+    if not rows_out:
+        return np.array([], dtype=int), np.array([], dtype=int)
+    return np.concatenate(rows_out).astype(int), np.concatenate(cols_out).astype(int)
 
 
 def scale_edges(edges: dict[tuple[int, int], float], n: int,
@@ -237,19 +279,20 @@ class Candidate:
 def central_row(clustering: Clustering, group: Sequence[int]) -> int:
     """The article closest to its group's centroid: the most representative one."""
     rows = list(group)
-    centroid = np.asarray(clustering.vectors[rows].mean(axis=0)).ravel()
-    return rows[int(np.argmax(clustering.vectors[rows] @ centroid))]
+    matrix = clustering.vectors.combined[rows]
+    centroid = np.asarray(matrix.mean(axis=0)).ravel()
+    return rows[int(np.argmax(matrix @ centroid))]
 
 
 def shared_terms(clustering: Clustering, rows: Sequence[int], limit: int = 8) -> tuple[str, ...]:
     """The heaviest word terms that at least two of the rows contain (all terms of a lone
     article): what a group of articles has in common."""
-    words = clustering.vectors[list(rows)][:, : len(clustering.vocabulary)]
+    words = clustering.vectors.words[list(rows)]
     weight = np.asarray(words.sum(axis=0)).ravel()
     if len(rows) > 1:
         weight = np.where(np.asarray((words > 0).sum(axis=0)).ravel() >= 2, weight, 0)
     best = np.argsort(-weight, kind="stable")[:limit]
-    return tuple(str(clustering.vocabulary[i]) for i in best if weight[i] > 0)
+    return tuple(str(clustering.vectors.vocabulary[i]) for i in best if weight[i] > 0)
 
 
 def candidates(clustering: Clustering, row: int, limit: int = 5) -> list[Candidate]:
