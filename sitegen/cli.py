@@ -13,6 +13,7 @@ from . import __version__
 from .build import build_site
 from .config import load_config
 from .errors import SitegenError
+from .explain import Explanation, explain_article
 from .model import BuildReport
 
 _PATH = click.Path(path_type=Path)
@@ -44,6 +45,53 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     for problem in report.problems:
         click.echo(f"Warning: {problem}", err=True)
     click.echo(format_report(report, config.out_dir))
+
+
+@cli.command()
+@click.argument("seed")
+@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
+@click.option("--config", "config_file", type=_PATH,
+              help="Config file  [default: ./sitegen.toml when present]")
+def explain(seed: str, seeds_dir: Path | None, config_file: Path | None) -> None:
+    """Show which story SEED joined and why: the closest stories, scores, shared terms.
+
+    SEED is a seed path relative to the seeds folder (add #N for a record of a .json or
+    .jsonl file), a path to the file, or an article id.
+    """
+    try:
+        config = load_config(config_file, seeds_dir=seeds_dir)
+        explanation = explain_article(config, seed)
+    except SitegenError as exc:
+        for problem in exc.problems:
+            click.echo(f"Error: {problem}", err=True)
+        raise SystemExit(1) from None
+    click.echo(format_explanation(explanation))
+
+
+def format_explanation(explanation: Explanation) -> str:
+    article, story = explanation.article, explanation.story
+    lines = [
+        f"Article: {article.title}",
+        f"  seed {article.seed}, id {article.id}, {article.source or 'unknown outlet'}, "
+        f"{article.published or 'undated'}",
+        f"Story:   {story.headline}",
+        f"  id {story.story.id}, {len(story.articles)} articles, stories/{story.slug}/",
+        f"  shared terms: {', '.join(story.story.terms) or '(none)'}",
+        f"Threshold: {explanation.threshold} (average similarity above the articles' "
+        "background needed to join a story)",
+        "Closest stories:",
+    ]
+    for rank, candidate in enumerate(explanation.candidates, start=1):
+        mark = "joined" if candidate.joined else ("below threshold"
+                                                  if candidate.score < explanation.threshold
+                                                  else "not joined")
+        others = len(candidate.story.articles) - (1 if candidate.joined else 0)
+        lines.append(f"  {rank}. {candidate.score:.3f}  {candidate.story.headline} "
+                     f"[{candidate.story.story.id}, {others} other article(s)] ({mark})")
+        lines.append(f"       shares: {', '.join(candidate.shared_terms) or '(nothing)'}")
+    if all(c.joined for c in explanation.candidates):
+        lines.append("  (no other story shares enough with it to be a candidate)")
+    return "\n".join(lines)
 
 
 def format_report(report: BuildReport, out_dir: Path) -> str:

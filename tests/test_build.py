@@ -151,3 +151,12 @@ def test_base_url_gives_canonical_links_and_an_absolute_404(make_site):
     assert canonical == "https://user.github.io/repo/" + story["url"]
     css = project.page("404.html").find("link", rel="stylesheet")["href"]
     assert css == "/repo/static/style.css"
+
+
+def test_story_page_says_why_its_articles_were_grouped(make_site):
+    project = make_site(samples=True)
+    project.build()
+    story = project.stories()[0]
+    terms = project.page(story["url"]).select_one(".terms")
+    assert "Grouped because these articles share" in terms.get_text()
+    assert [t.get_text() for t in terms.select(".term")] == story["terms"]

@@ -80,3 +80,28 @@ def test_python_dash_m_runs_the_cli(make_site):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((project.out / "stories.json").read_text())["stories"]
+
+
+def test_explain_names_the_story_and_its_shared_terms(make_site, monkeypatch):
+    project = make_site(samples=True)
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["explain", "000_5ed3aaab7790b511.txt"])
+    assert result.exit_code == 0, result.output
+    project.build()
+    story = project.stories()[0]
+    assert f"Story:   {story['title']}" in result.output
+    assert f"id {story['id']}" in result.output
+    terms = result.output.split("shared terms: ", 1)[1].splitlines()[0].split(", ")
+    assert {"putin", "trump", "ukraine"} <= set(terms)
+    assert "(joined)" in result.output
+    assert "Threshold: 0.07" in result.output
+
+
+def test_explain_accepts_a_path_and_rejects_an_unknown_seed(make_site, monkeypatch):
+    project = make_site(samples=True)
+    monkeypatch.chdir(project.root)
+    by_path = CliRunner().invoke(cli, ["explain", "seeds/001_c76fe11a0031424c.txt"])
+    assert by_path.exit_code == 0 and "seed 001_c76fe11a0031424c.txt" in by_path.output
+    missing = CliRunner().invoke(cli, ["explain", "nope.txt"])
+    assert missing.exit_code == 1
+    assert "nope.txt: no article read from this seed" in missing.output
