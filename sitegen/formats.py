@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -228,7 +229,14 @@ def parse_date(raw: str) -> tuple[str | None, str | None]:
     """
     raw = raw.strip()
     try:
-        parsed = [dateparser.parse(raw, default=d) for d in _DEFAULTS]
+        with warnings.catch_warnings():
+            # A zone name dateutil does not know ("ET", "CST") means local time to it;
+            # it warns, and may raise in future versions. Either way the time is naive.
+            warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+            try:
+                parsed = [dateparser.parse(raw, default=d) for d in _DEFAULTS]
+            except dateparser.UnknownTimezoneWarning:
+                parsed = [dateparser.parse(raw, default=d, ignoretz=True) for d in _DEFAULTS]
     except (ValueError, OverflowError) as exc:
         return None, f"cannot read date {raw!r} ({_date_reason(exc)})"
     first, second = parsed

@@ -167,3 +167,10 @@ def test_symlink_leaving_the_seeds_folder_is_not_followed(tmp_path):
     articles, problems = read_articles(seeds)
     assert articles == []
     assert any("link.txt" in str(p) and "not followed" in str(p) for p in problems)
+
+
+def test_dates_with_zone_names_dateutil_does_not_know(tmp_path, recwarn):
+    articles, problems = read(tmp_path, {"a.txt": "date: May 16, 2005, 6:03 PM ET\n\nBody."})
+    assert problems == []
+    assert articles["a.txt"].published == "2005-05-16T18:03:00"
+    assert not [w for w in recwarn if "tz" in str(w.message).lower()]
