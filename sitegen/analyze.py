@@ -1,10 +1,16 @@
-"""Analyze stage: a Story and its Articles -> StoryAnalysis (headline, summary, timeline)."""
+"""Analyze stage: a Story and its Articles -> StoryAnalysis.
+
+Headline and summary (extractive, from the most central article), the coverage timeline
+with wire credits, who rewrote whom and what changed (provenance.py), the quote ledger,
+and the people, places and organisations named (entities.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from .model import Article, Site, SiteInfo, Story, StoryAnalysis
+from . import entities, provenance, quotes
+from .model import Article, Relation, Site, SiteInfo, Story, StoryAnalysis
 from .text import shorten, slugify, summary_from
 
 _HEADLINE_CHARS = 140
@@ -15,11 +21,13 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
     members = [articles[i] for i in story.article_ids]
     timeline = tuple(sorted(members, key=timeline_key))
     central = articles[story.central_id]
-    # A title a person wrote beats one derived from an opening sentence.
+    # A title a person wrote beats one derived from an opening sentence, and a derived one
+    # that ends cleanly beats one shortened with an ellipsis; the central article first.
     candidates = [central, *(a for a in timeline if a is not central)]
-    headed = next((a for a in candidates if not a.title_derived), central)
+    headed = min(candidates, key=lambda a: (a.title_derived, a.title.endswith("…")))
     headline = pinned_headline or shorten(headed.title, _HEADLINE_CHARS)
     dates = [a.published for a in members if a.published]
+    relations = provenance.relations(timeline)
     return StoryAnalysis(
         story=story,
         headline=headline,
@@ -29,7 +37,19 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
         first_seen=min(dates) if dates else None,
         last_seen=max(dates) if dates else None,
         outlets=tuple(sorted({a.source for a in members if a.source}, key=str.casefold)),
+        first_reported=_first_reported(timeline, relations),
+        wire_credits={a.id: provenance.wire_credits(a.text) for a in timeline},
+        relations=relations,
+        quotes=quotes.quote_ledger(timeline, relations),
+        entities=entities.story_entities(timeline),
     )
+
+
+def _first_reported(timeline: tuple[Article, ...], relations: tuple[Relation, ...]) -> str | None:
+    """The earliest dated article; with no dates, the article others derive from."""
+    if timeline and timeline[0].published:
+        return timeline[0].id
+    return next((r.article for r in relations if r.kind == "original"), None)
 
 
 def timeline_key(article: Article) -> tuple[bool, str, str]:

@@ -92,6 +92,55 @@ class Overrides:
 
 
 @dataclass(frozen=True, slots=True)
+class Relation:
+    """How one article of a story relates to the others."""
+
+    article: str
+    kind: str
+    """`original` (another article derives from it), `copy` (near-verbatim reprint),
+    `rewrite` (paraphrase of another article of the story) or `independent`."""
+    derived_from: str | None
+    aligned_share: float
+    """Share of its sentences aligned, in order, with its source (or closest article)."""
+    ngram_share: float
+    """Share of its word 5-grams found in its source (or closest article)."""
+    shared_quotes: int
+    reason: str | None = None
+    """How the direction was decided: dates, wire outlet or credit, quotes, containment."""
+    added: tuple[str, ...] = ()
+    """Passages it has that its source does not."""
+    dropped: tuple[str, ...] = ()
+    """Passages of its source it does not carry."""
+    comparison: tuple[tuple[str | None, str | None], ...] = ()
+    """Side by side with its source: (its sentence, the source's sentence), in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A quotation as carried (or not) by the articles of a story."""
+
+    text: str
+    speaker: str | None
+    carried_by: tuple[str, ...]
+    """Articles carrying it verbatim (curly and straight quote marks are the same)."""
+    altered_in: tuple[str, ...]
+    """Articles carrying a reworded version of it."""
+    dropped_by: tuple[str, ...]
+    """Articles derived from a carrier that left it out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A person, place or organisation named in a story."""
+
+    name: str
+    kind: str
+    """`person`, `place`, `organisation` or `name` when the kind is unclear."""
+    mentions: int
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoryAnalysis:
     """A story with what the analyze stage found out about it."""
 
@@ -104,6 +153,16 @@ class StoryAnalysis:
     first_seen: str | None
     last_seen: str | None
     outlets: tuple[str, ...]
+    first_reported: str | None = None
+    """Id of the article that reported the story first (earliest dated, else the original)."""
+    wire_credits: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Article id -> wire agencies its text credits."""
+    relations: tuple[Relation, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    entities: tuple[Entity, ...] = ()
+
+    def relation_of(self, article_id: str) -> Relation | None:
+        return next((r for r in self.relations if r.article == article_id), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,62 @@ def article_path(article: Article) -> str:
     return f"articles/{slugify(article.title, 50) or 'article'}-{token}/"
 
 
+def name_path(slug: str) -> str:
+    return f"names/{slug}/"
+
+
+def outlet_path(outlet: str) -> str:
+    return f"outlets/{slugify(outlet) or 'outlet'}/"
+
+
+@dataclass(frozen=True)
+class NameIndex:
+    """A person, place or organisation across the site, and the stories naming it."""
+
+    slug: str
+    name: str
+    kind: str
+    stories: tuple[StoryAnalysis, ...]
+
+
+@dataclass(frozen=True)
+class OutletIndex:
+    name: str
+    path: str
+    articles: tuple[tuple[Article, StoryAnalysis], ...]
+    """Newest first."""
+
+
+def name_index(site: Site) -> list[NameIndex]:
+    """Names mentioned by the site's stories, most covered first (one entry per slug)."""
+    found: dict[str, list[tuple[str, str, StoryAnalysis]]] = {}
+    for story in site.stories:
+        for entity in story.entities:
+            found.setdefault(entity.slug, []).append((entity.name, entity.kind, story))
+    index = []
+    for slug, uses in found.items():
+        name = Counter(u[0] for u in uses).most_common(1)[0][0]
+        kind = Counter(u[1] for u in uses).most_common(1)[0][0]
+        index.append(NameIndex(slug, name, kind, tuple(u[2] for u in uses)))
+    return sorted(index, key=lambda n: (-len(n.stories), n.name.casefold()))
+
+
+def outlet_index(site: Site) -> list[OutletIndex]:
+    found: dict[str, list[tuple[Article, StoryAnalysis]]] = {}
+    names: dict[str, str] = {}
+    for story in site.stories:
+        for article in story.articles:
+            if article.source:
+                path = outlet_path(article.source)
+                names.setdefault(path, article.source)
+                found.setdefault(path, []).append((article, story))
+    return sorted(
+        (OutletIndex(names[path], path,
+                     tuple(sorted(items, key=lambda i: i[0].published or "", reverse=True)))
+         for path, items in found.items()),
+        key=lambda o: o.name.casefold())
+
+
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                 previous_export: bytes | None) -> Iterator[Page]:
     """Every page of the site, one at a time, so memory does not grow with the archive."""
@@ -66,6 +124,14 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         for article in story.articles:
             yield _render(env, "article.html", article_path(article) + "index.html", site,
                           article=article, story=stories_by_id[story.story.id])
+    names = name_index(site)
+    yield _render(env, "names.html", "names/index.html", site, names=names)
+    for entry in names:
+        yield _render(env, "name.html", name_path(entry.slug) + "index.html", site, entry=entry)
+    outlets = outlet_index(site)
+    yield _render(env, "outlets.html", "outlets/index.html", site, outlets=outlets)
+    for outlet in outlets:
+        yield _render(env, "outlet.html", outlet.path + "index.html", site, outlet=outlet)
     for old_path, new_path in sorted(site.redirects.items()):
         yield _render(env, "redirect.html", old_path + "index.html", site, target=new_path)
     yield _render(env, "404.html", "404.html", site, absolute_root=True)
@@ -80,10 +146,13 @@ def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
     else:
         root = "../" * depth
     page_url = path.removesuffix("index.html")
-    helpers: dict[str, Callable[..., str]] = {
+    helpers: dict[str, Callable[..., Any]] = {
         "url": lambda target="": root + target or "./",
         "story_url": lambda story: root + story_path(story),
         "article_url": lambda article: root + article_path(article),
+        "name_url": lambda slug: root + name_path(slug),
+        "outlet_url": lambda outlet: root + outlet_path(outlet),
+        "article_by_id": site.articles.get,
     }
     canonical_url = context.get("target", page_url)
     canonical = (site.info.base_url + canonical_url
@@ -132,31 +201,54 @@ def nice_date(value: str | None) -> str:
 
 
 def export_payload(site: Site) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": s.story.id,
-            "url": story_path(s),
-            "title": s.headline,
-            "summary": s.summary,
-            "first_seen": s.first_seen,
-            "last_seen": s.last_seen,
-            "outlets": list(s.outlets),
-            "terms": list(s.story.terms),
-            "articles": [
-                {
-                    "id": a.id,
-                    "seed": a.seed,
-                    "title": a.title,
-                    "source": a.source,
-                    "date": a.published,
-                    "url": article_path(a),
-                    "original_url": a.original_url,
-                }
-                for a in s.articles
-            ],
-        }
-        for s in site.stories
-    ]
+    return [_export_story(s) for s in site.stories]
+
+
+def _export_story(s: StoryAnalysis) -> dict[str, Any]:
+    return {
+        "id": s.story.id,
+        "url": story_path(s),
+        "title": s.headline,
+        "summary": s.summary,
+        "first_seen": s.first_seen,
+        "last_seen": s.last_seen,
+        "outlets": list(s.outlets),
+        "terms": list(s.story.terms),
+        "articles": [
+            {
+                "id": a.id,
+                "seed": a.seed,
+                "title": a.title,
+                "source": a.source,
+                "date": a.published,
+                "url": article_path(a),
+                "original_url": a.original_url,
+            }
+            for a in s.articles
+        ],
+        "first_reported": s.first_reported,
+        "timeline": [
+            {"article": a.id, "date": a.published, "source": a.source,
+             "wire": list(s.wire_credits.get(a.id, ()))}
+            for a in s.articles
+        ],
+        "relations": [
+            {"article": r.article, "kind": r.kind, "derived_from": r.derived_from,
+             "evidence": {"aligned_share": r.aligned_share, "ngram_share": r.ngram_share,
+                          "shared_quotes": r.shared_quotes, "direction": r.reason,
+                          "added": list(r.added), "dropped": list(r.dropped)}}
+            for r in s.relations
+        ],
+        "quotes": [
+            {"text": q.text, "speaker": q.speaker, "carried_by": list(q.carried_by),
+             "altered_in": list(q.altered_in), "dropped_by": list(q.dropped_by)}
+            for q in s.quotes
+        ],
+        "entities": [
+            {"name": e.name, "kind": e.kind, "mentions": e.mentions, "url": name_path(e.slug)}
+            for e in s.entities
+        ],
+    }
 
 
 def export_json(site: Site, generated: str, previous: bytes | None) -> bytes:

@@ -89,3 +89,12 @@ def slugify(text: str, limit: int = 60) -> str:
             break
         slug = candidate
     return slug or (words[0][:limit] if words else "")
+
+
+def normalize_quotes(text: str) -> str:
+    """Curly, low and prime quote marks -> straight ones; apostrophes -> '."""
+    return text.translate(_QUOTES)
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
+                         "‘": "'", "’": "'", "‚": "'", "‛": "'", "…": "..."})
