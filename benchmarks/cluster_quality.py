@@ -15,12 +15,11 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 CORPORA = ("allsides", "ecbplus", "basil")
 
 
@@ -44,40 +43,18 @@ def bcubed(gold: dict[str, str], predicted: dict[str, str]) -> tuple[float, floa
 
 def measure(corpus_file: Path) -> dict[str, float]:
     """Build one corpus as a site and score its stories (run in a fresh process)."""
-    sys.path.insert(0, str(REPO))
-    from sitegen import build_site, load_config
+    from corpus_site import build_corpus
 
     rows = [json.loads(line) for line in corpus_file.read_text(encoding="utf-8").splitlines()]
-    gold = {}
-    twin: dict[str, str] = {}
-    """A seed with the same content as an earlier one is read once (with a warning);
-    it is scored with the story of the copy that was read."""
-    first_with: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        project = Path(folder)
-        seeds = project / "seeds"
-        seeds.mkdir()
-        for index, row in enumerate(rows):
-            seed = {k: row[k] for k in ("title", "text", "date", "source", "url") if row.get(k)}
-            content = json.dumps(seed)
-            (seeds / f"{index:05d}.json").write_text(content, encoding="utf-8")
-            label = f"{index:05d}.json#0"
-            gold[label] = row["story"]
-            twin[label] = first_with.setdefault(content, label)
-        start = time.perf_counter()
-        report = build_site(load_config(project_dir=project))
-        seconds = time.perf_counter() - start
-        stories = json.loads((project / "site" / "stories.json").read_text())["stories"]
-    read = {a["seed"]: s["id"] for s in stories for a in s["articles"]}
-    predicted = {label: read[twin[label]] for label in gold if twin[label] in read}
-    missing = set(gold) - set(predicted)
-    if missing:
-        raise SystemExit(f"{len(missing)} articles missing from stories.json")
+    built = build_corpus(rows)
+    gold = {str(i): row["story"] for i, row in enumerate(rows)}
+    predicted = {str(i): story for i, story in enumerate(built.story_of_row)}
     precision, recall, f1 = bcubed(gold, predicted)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"articles": len(rows), "stories": len(stories), "gold_stories": len(set(gold.values())),
-            "precision": precision, "recall": recall, "f1": f1, "seconds": seconds,
-            "peak_mb": peak_mb, "cluster_seconds": report.timings["cluster"]}
+    return {"articles": len(rows), "stories": len(built.stories),
+            "gold_stories": len(set(gold.values())), "precision": precision, "recall": recall,
+            "f1": f1, "seconds": built.seconds, "peak_mb": peak_mb,
+            "cluster_seconds": built.timings["cluster"]}
 
 
 def main() -> None:

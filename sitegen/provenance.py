@@ -26,6 +26,7 @@ REWRITE_SHARE = 0.5
 COPY_NGRAMS = 0.6
 """Share of its word 5-grams found in another article to make an article a near copy."""
 MIN_ALIGNED = 3
+"""Fewest aligned sentences for a rewrite; a shorter article can only be a near copy."""
 STEM = 5
 """Content words are compared by their first letters, so "criticised" meets "criticising"."""
 
@@ -227,24 +228,28 @@ def _leads_to(source_of: dict[str, _Pair], start: str, target: str) -> bool:
 def _compare(a: Article, b: Article, sentences: dict[str, list[str]],
              quotes: dict[str, set[str]], wires: dict[str, tuple[str, ...]]) -> _Pair | None:
     alignment = align(sentences[a.id], sentences[b.id])
-    if len(alignment.pairs) < MIN_ALIGNED:
+    shortest = min(len(sentences[a.id]), len(sentences[b.id]))
+    if not alignment.pairs or len(alignment.pairs) < min(MIN_ALIGNED, shortest):
         return None
-    derived, source, reason = _direction(a, b, alignment, quotes, wires)
+    shares = {a.id: ngram_share(a.text, b.text), b.id: ngram_share(b.text, a.text)}
+    derived, source, reason = _direction(a, b, alignment, shares, quotes, wires)
     if derived is b:
         alignment = Alignment(alignment.b_sentences, alignment.a_sentences,
                               tuple((j, i) for i, j in alignment.pairs))
-    ngrams = ngram_share(derived.text, source.text)
+    ngrams = shares[derived.id]
     kind = ("copy" if ngrams >= COPY_NGRAMS else
-            "rewrite" if alignment.a_share >= REWRITE_SHARE else None)
+            "rewrite" if alignment.a_share >= REWRITE_SHARE
+            and len(alignment.pairs) >= MIN_ALIGNED else None)
     shared = sum(any(same_quote(q, other) for other in quotes[source.id])
                  for q in quotes[derived.id])
     return _Pair(derived, source, kind, reason, alignment, ngrams, shared)
 
 
-def _direction(a: Article, b: Article, alignment: Alignment, quotes: dict[str, set[str]],
-               wires: dict[str, tuple[str, ...]]) -> tuple[Article, Article, str]:
+def _direction(a: Article, b: Article, alignment: Alignment, shares: dict[str, float],
+               quotes: dict[str, set[str]], wires: dict[str, tuple[str, ...]]
+               ) -> tuple[Article, Article, str]:
     """(derived, source, why): dates first, then wire attribution, then which article's
-    quotes and sentences the other contains, then length."""
+    words, quotes or sentences the other contains, then length."""
     if a.day and b.day and a.day != b.day:
         return (b, a, "dates") if a.day < b.day else (a, b, "dates")
     wire_outlets = {name.casefold() for name in WIRES}
@@ -257,6 +262,8 @@ def _direction(a: Article, b: Article, alignment: Alignment, quotes: dict[str, s
         if credited and second.source and second.source not in credited and \
                 (first.source is None or first.source in credited):
             return second, first, f"{second.source} credits {', '.join(sorted(credited))}"
+    if max(shares.values()) >= COPY_NGRAMS and abs(shares[a.id] - shares[b.id]) >= 0.05:
+        return (a, b, "containment") if shares[a.id] > shares[b.id] else (b, a, "containment")
     qa, qb = quotes[a.id], quotes[b.id]
     contained_a = all(any(same_quote(q, o) for o in qb) for q in qa)
     contained_b = all(any(same_quote(q, o) for o in qa) for q in qb)

@@ -147,3 +147,14 @@ def test_entities_titles_places_organisations_and_surnames():
     found = {e.name: e.kind for e in story_entities([article("a", text)])}
     assert found == {"Keir Starmer": "person", "Berlin": "place",
                      "Bank of England": "organisation"}
+
+
+def test_a_one_sentence_reprint_is_a_copy_but_one_loose_sentence_is_no_rewrite():
+    lead = ("A bomb exploded Friday at a bank branch in Woodburn, killing a police officer "
+            "and a bomb squad technician.")
+    long_report = article("long", lead + " " + WIRE)
+    reprint = article("short", lead)
+    loose = article("loose", "A bomb exploded at a bank in another town, nobody was hurt.")
+    found = {r.article: r for r in relations([long_report, reprint, loose])}
+    assert (found["short"].kind, found["short"].derived_from) == ("copy", "long")
+    assert found["loose"].kind == "independent"
