@@ -20,7 +20,7 @@ from itertools import combinations
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_site import build_corpus, load_rows  # noqa: E402
+from corpus_site import build_corpus, load_rows
 
 REPRINT = 0.8
 
@@ -79,7 +79,8 @@ def ecbplus() -> None:
                 missed.append((rows[a]["id"], ra["kind"], rows[b]["id"], rb["kind"]))
     kinds = Counter(r["kind"] for r in relation.values())
     print(f"ECB+: {pairs} near-verbatim reprint pairs in gold stories; linked as copies "
-          f"{linked} = {linked / pairs:.1%}, in one derivation tree otherwise {related}; labels {dict(sorted(kinds.items()))}; "
+          f"{linked} = {linked / pairs:.1%}, in one derivation tree otherwise {related}; "
+          f"labels {dict(sorted(kinds.items()))}; "
           f"build {built.seconds:.1f}s, analyze {built.timings['analyze']:.1f}s")
     for miss in missed[:10]:
         print("  not linked:", *miss)
