@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from . import feeds
 from .errors import Problem, TemplateError
-from .model import Article, Page, Site, StoryAnalysis
+from .model import Article, Page, Site, SiteInfo, StoryAnalysis
 from .text import slugify
 
 
@@ -116,30 +117,75 @@ def outlet_index(site: Site) -> list[OutletIndex]:
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                 previous_export: bytes | None) -> Iterator[Page]:
     """Every page of the site, one at a time, so memory does not grow with the archive."""
+    info = site.info
     stories_by_id = {s.story.id: s for s in site.stories}
-    yield _render(env, "index.html", "index.html", site, stories=site.stories)
+    names, outlets = name_index(site), outlet_index(site)
+    site_feed = [_feed_link(info, info.title, "")]
+    listed: list[tuple[str, str | None]] = []
+    """(page URL, last change) of every page, for the sitemap."""
+
+    def page(template: str, path: str, lastmod: str | None = None,
+             feeds: Sequence[dict[str, str]] = (), **context: Any) -> Page:
+        listed.append((path.removesuffix("index.html"), lastmod))
+        return _render(env, template, path, site, feeds=[*site_feed, *feeds] if info.base_url
+                       else [], **context)
+
+    newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
+    yield page("index.html", "index.html", newest, stories=site.stories)
     for story in site.stories:
-        yield _render(env, "story.html", story_path(story) + "index.html", site, story=story)
+        yield page("story.html", story_path(story) + "index.html", story.last_seen,
+                   [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
+                   story=story)
     for story in site.stories:
         for article in story.articles:
-            yield _render(env, "article.html", article_path(article) + "index.html", site,
-                          article=article, story=stories_by_id[story.story.id])
-    names = name_index(site)
-    yield _render(env, "names.html", "names/index.html", site, names=names)
+            yield page("article.html", article_path(article) + "index.html",
+                       article.published, story=stories_by_id[story.story.id], article=article)
+    yield page("names.html", "names/index.html", names=names)
     for entry in names:
-        yield _render(env, "name.html", name_path(entry.slug) + "index.html", site, entry=entry)
-    outlets = outlet_index(site)
-    yield _render(env, "outlets.html", "outlets/index.html", site, outlets=outlets)
+        yield page("name.html", name_path(entry.slug) + "index.html", entry=entry)
+    yield page("outlets.html", "outlets/index.html", outlets=outlets)
     for outlet in outlets:
-        yield _render(env, "outlet.html", outlet.path + "index.html", site, outlet=outlet)
+        yield page("outlet.html", outlet.path + "index.html", outlet.articles[0][0].published,
+                   [_feed_link(info, outlet.name, outlet.path)], outlet=outlet)
     for old_path, new_path in sorted(site.redirects.items()):
         yield _render(env, "redirect.html", old_path + "index.html", site, target=new_path)
-    yield _render(env, "404.html", "404.html", site, absolute_root=True)
+    yield _render(env, "404.html", "404.html", site, absolute_root=True, feeds=[])
     yield Page("stories.json", export_json(site, generated, previous_export))
+    yield feeds.robots(info)
+    if info.base_url:
+        yield from _feeds(site, outlets)
+        yield feeds.sitemap(info, listed)
+
+
+def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:
+    atom, rss = feeds.feed_paths(folder)
+    return {"title": title, "atom": info.base_url + atom, "rss": info.base_url + rss}
+
+
+def _feeds(site: Site, outlets: Sequence[OutletIndex]) -> Iterator[Page]:
+    info = site.info
+    paths = {s.story.id: story_path(s) for s in site.stories}
+    entries = feeds.site_entries(info, site, paths)
+    yield from feeds.render_feed(info, feeds.FeedSpec("", info.title, info.description,
+                                                      entries))
+    yield feeds.json_feed(info, entries)
+    for story in site.stories:
+        articles = [feeds.article_entry(info, a, article_path(a))
+                    for a in sorted(story.articles, key=lambda a: a.published or "",
+                                    reverse=True)]
+        yield from feeds.render_feed(info, feeds.FeedSpec(
+            paths[story.story.id], f"{story.headline} · {info.title}",
+            f"Every article about this story, as it arrives. {story.summary}", articles))
+    for outlet in outlets:
+        articles = [feeds.article_entry(info, a, article_path(a)) for a, _ in outlet.articles]
+        yield from feeds.render_feed(info, feeds.FeedSpec(
+            outlet.path, f"{outlet.name} · {info.title}", f"Articles from {outlet.name}.",
+            articles))
 
 
 def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
-            absolute_root: bool = False, **context: Any) -> Page:
+            absolute_root: bool = False, feeds: Sequence[dict[str, str]] = (),
+            **context: Any) -> Page:
     depth = path.count("/")
     if absolute_root and site.info.base_url:
         root = urlsplit(site.info.base_url).path
@@ -160,7 +206,7 @@ def _render(env: jinja2.Environment, template_name: str, path: str, site: Site,
     try:
         template = env.get_template(template_name)
         html = template.render(site=site.info, root=root, page_url=page_url,
-                               canonical=canonical, **helpers, **context)
+                               canonical=canonical, feeds=feeds, **helpers, **context)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(Problem(_template_file(exc.filename, exc.name), exc.lineno,
                                     f"template syntax error: {exc.message}")) from exc
