@@ -94,7 +94,8 @@ def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared
                                   _pinned(s, fixes.headlines))
             for s in stories
         ]
-        info = SiteInfo(config.title, config.description, config.base_url, config.language)
+        info = SiteInfo(config.title, config.description, config.base_url, config.language,
+                        config.per_page)
         site = analyze.assemble_site(info, analyses, by_id,
                                      _redirects(previous, identities, analyses))
     return Prepared(site, clustering, stories, identities, previous, tuple(problems))

@@ -78,6 +78,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cluster.neighbors", 30,
             "How many nearest articles each article is compared with when clustering.",
             _positive_int),
+    Setting("pagination.per_page", 20,
+            "Stories per page on the front page, archives and name pages.", _positive_int),
     Setting("summary.max_chars", 320,
             "Longest story summary, in characters; summaries end at a sentence or word.",
             _positive_int),
@@ -105,6 +107,7 @@ class Config:
     language: str
     cluster: ClusterSettings
     summary_max_chars: int
+    per_page: int
 
     @property
     def template_dirs(self) -> tuple[Path, ...]:
@@ -170,6 +173,7 @@ def load_config(
         language=values["language"],
         cluster=ClusterSettings(float(values["cluster.threshold"]), values["cluster.neighbors"]),
         summary_max_chars=values["summary.max_chars"],
+        per_page=values["pagination.per_page"],
     )
 
 

@@ -173,6 +173,7 @@ class SiteInfo:
     description: str
     base_url: str
     language: str
+    per_page: int = 20
 
 
 @dataclass(frozen=True, slots=True)

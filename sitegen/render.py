@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import feeds
+from . import browse, feeds
 from .errors import Problem, TemplateError
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
 from .text import slugify
@@ -131,7 +131,14 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                        else [], **context)
 
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
-    yield page("index.html", "index.html", newest, stories=site.stories)
+    for listing in browse.paginate("", info.title, site.stories, info.per_page):
+        yield page("index.html", listing.path + "index.html", newest, listing=listing,
+                   stories=listing.stories)
+    yield page("list.html", "updated/index.html", newest, title="Recently updated",
+               intro="Stories with the newest coverage first.",
+               stories=browse.recently_updated(site.stories))
+    for period in browse.archive(site.stories):
+        yield page("archive.html", period.path + "index.html", period=period)
     for story in site.stories:
         yield page("story.html", story_path(story) + "index.html", story.last_seen,
                    [_feed_link(info, f"Follow: {story.headline}", story_path(story))],

@@ -1,0 +1,66 @@
+"""Browsing: paginated front page, date archives, recently updated, navigation."""
+
+from __future__ import annotations
+
+TOPICS = ["harbour strike ends dockers vote", "wildfire reaches valley village",
+          "council approves tram line budget", "museum returns stolen paintings",
+          "storm closes mountain pass road"]
+
+
+def seeds() -> dict[str, str]:
+    files = {f"seeds/{n}.md": f"---\ntitle: {topic.capitalize()}\ndate: 2025-0{n % 2 + 4}-1{n}\n"
+             f"---\n{topic.capitalize()}. " + f"Details about {topic}. " * 3
+             for n, topic in enumerate(TOPICS)}
+    files["seeds/undated.txt"] = "title: Undated notice\n\nA note with no date about ferries."
+    return files
+
+
+def test_front_page_is_paginated_with_prev_and_next_links(make_site):
+    project = make_site({**seeds(), "sitegen.toml": "[pagination]\nper_page = 2\n"})
+    project.build()
+    assert len(project.stories()) == 6
+    first, second, third = project.page(""), project.page("page/2/"), project.page("page/3/")
+    assert len(first.select(".story-card")) == 2 and len(third.select(".story-card")) == 2
+    assert first.find("a", rel="next")["href"] == "page/2/"
+    assert second.find("a", rel="prev")["href"] == "../../"
+    assert second.find("a", rel="next")["href"] == "../../page/3/"
+    assert third.find("a", rel="next") is None
+    titles = [a.get_text() for p in (first, second, third) for a in p.select(".story-card h2 a")]
+    assert sorted(titles) == sorted(s["title"] for s in project.stories())
+
+
+def test_archive_by_year_month_and_day_and_undated(make_site):
+    project = make_site(seeds())
+    project.build()
+    top = project.page("archive/")
+    assert [a.get_text() for a in top.select(".archive-periods a")] == ["2025", "Undated"]
+    year = project.page("archive/2025/")
+    assert [a.get_text() for a in year.select(".archive-periods a")] == ["May 2025", "April 2025"]
+    day = project.page("archive/2025/04/10/")
+    assert [a.get_text() for a in day.select(".story-card h2 a")] == [
+        "Harbour strike ends dockers vote"]
+    assert [a["href"] for a in day.select(".breadcrumbs a")] == [
+        "../../../../archive/", "../../../../archive/2025/", "../../../../archive/2025/04/"]
+    undated = project.page("archive/undated/")
+    assert [a.get_text() for a in undated.select(".story-card h2 a")] == ["Undated notice"]
+
+
+def test_recently_updated_lists_newest_coverage_first(make_site):
+    project = make_site(seeds())
+    project.build()
+    titles = [a.get_text() for a in project.page("updated/").select(".story-card h2 a")]
+    assert titles[0] == "Museum returns stolen paintings"  # 2025-05-13, the newest
+    assert "Undated notice" not in titles
+
+
+def test_every_page_has_the_site_navigation_and_a_skip_link(make_site):
+    project = make_site(seeds())
+    project.build()
+    for path in project.out.rglob("*.html"):
+        soup = project.page(path.relative_to(project.out).as_posix())
+        if soup.find("meta", attrs={"http-equiv": "refresh"}):
+            continue
+        assert soup.find("a", class_="skip-link")["href"] == "#main", path
+        assert soup.find("main", id="main") is not None, path
+        nav = [a.get_text() for a in soup.select("header nav a")]
+        assert nav[:5] == ["Stories", "Updated", "Archive", "Outlets", "Names"], path
