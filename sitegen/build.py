@@ -1,4 +1,5 @@
-"""The pipeline, in order: ingest -> cluster -> identify -> analyze -> render -> write.
+"""The pipeline, in order: ingest -> cluster -> identify -> analyze -> render -> write
+(with the search index made from the staged pages).
 
 This is the one place that knows the order of the stages; each stage only sees the
 plain data the previous one produced.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import analyze, cluster, identity, ingest, overrides, render, state, write
+from . import analyze, cluster, identity, ingest, overrides, render, search, state, write
 from .cluster import Clustering
 from .config import Config
 from .errors import Problem
@@ -52,16 +53,21 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     pages = render.render_site(prepared.site, env,
                                generated=now().isoformat(timespec="seconds"),
                                previous_export=previous_export)
+    def search_pages(staged: Path) -> list[Page]:
+        with _timed(timings, "search"):
+            return search.search_index(staged, config.language)
+
     with _timed(timings, "write"):
         report = write.write_site(_timed_iter(pages, timings, "render"),
-                                  config.static_dirs, config.out_dir)
+                                  config.static_dirs, config.out_dir, search_pages)
         new_state = identity.next_state(
             prepared.previous,
             ((s.story.id, s.slug, s.story.article_ids) for s in prepared.site.stories),
             prepared.identities.retired)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)
-    timings["write"] -= timings["render"]  # pages are rendered as the writer asks for them
+    # pages are rendered, and the search index made, as the writer asks for them
+    timings["write"] -= timings["render"] + timings["search"]
     return BuildReport(articles=len(prepared.site.articles), stories=len(prepared.stories),
                        write=report, problems=prepared.problems, timings=timings)
 

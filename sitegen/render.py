@@ -147,6 +147,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         for article in story.articles:
             yield page("article.html", article_path(article) + "index.html",
                        article.published, story=stories_by_id[story.story.id], article=article)
+    yield page("search.html", "search/index.html")
     yield page("names.html", "names/index.html", names=names)
     for entry in names:
         yield page("name.html", name_path(entry.slug) + "index.html", entry=entry)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
@@ -20,7 +20,10 @@ MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
 
 
-def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path) -> WriteReport:
+def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path,
+               derived: Callable[[Path], Iterable[Page]] | None = None) -> WriteReport:
+    """Write pages and static files, then the pages `derived` makes from the staged site
+    (the search index), and swap the result in."""
     staging = out_dir.with_name(f".{out_dir.name}.staging")
     previous = out_dir.with_name(f".{out_dir.name}.previous")
     _recover_interrupted_swap(out_dir, previous)
@@ -35,6 +38,8 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
         for relative, source in static_files(static_dirs):
             writer.add_bytes(f"static/{relative}", source.read_bytes())
         writer.add_bytes(".nojekyll", b"")
+        for page in derived(staging) if derived else ():
+            writer.add_bytes(page.path, page.content)
         removed = _count_removed(out_dir, writer.claimed)
         _swap(staging, out_dir, previous)
     except BaseException:

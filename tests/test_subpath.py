@@ -59,8 +59,8 @@ def crawl(start: str) -> tuple[set[str], list[str]]:
         if kind != "text/html":
             continue
         soup = BeautifulSoup(body, "html.parser")
-        for tag in soup.find_all(["a", "link", "script", "img"]):
-            target = tag.get("href") or tag.get("src")
+        for tag in soup.find_all(["a", "link", "script", "img", "form"]):
+            target = tag.get("href") or tag.get("src") or tag.get("action")
             if not target or "canonical" in (tag.get("rel") or []):
                 continue
             absolute = urldefrag(urljoin(url, target)).url

@@ -1,0 +1,61 @@
+// Runs the Pagefind index written by `sitegen build` in pagefind/ beside this site.
+// Every address is worked out from this file's own URL, so search works at a domain
+// root and under a sub-path such as /repo/.
+const siteRoot = new URL("../", import.meta.url);
+const form = document.querySelector(".search-form");
+const input = document.getElementById("search-q");
+const status = document.getElementById("search-status");
+const list = document.getElementById("search-results");
+
+let pagefind;
+async function engine() {
+  if (!pagefind) {
+    pagefind = await import(new URL("pagefind/pagefind.js", siteRoot).href);
+    await pagefind.options({ baseUrl: siteRoot.pathname });
+  }
+  return pagefind;
+}
+
+function item(result) {
+  const li = document.createElement("li");
+  li.className = "story-card";
+  const heading = document.createElement("h2");
+  const link = document.createElement("a");
+  link.href = result.url;
+  link.textContent = result.meta.title || result.url;
+  heading.append(link);
+  const excerpt = document.createElement("p");
+  excerpt.innerHTML = result.excerpt; // Pagefind's own escaped text with <mark> around hits
+  li.append(heading, excerpt);
+  return li;
+}
+
+async function run(query) {
+  list.replaceChildren();
+  if (!query.trim()) {
+    status.textContent = "";
+    return;
+  }
+  status.textContent = "Searching…";
+  try {
+    const found = await (await engine()).search(query);
+    const results = await Promise.all(found.results.slice(0, 30).map((r) => r.data()));
+    list.replaceChildren(...results.map(item));
+    status.textContent = results.length
+      ? `${found.results.length} result${found.results.length === 1 ? "" : "s"} for “${query}”`
+      : `Nothing found for “${query}”.`;
+  } catch (error) {
+    status.textContent = "Search is not available on this copy of the site.";
+  }
+}
+
+const query = new URLSearchParams(location.search).get("q") || "";
+input.value = query;
+run(query);
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const url = new URL(location.href);
+  url.searchParams.set("q", input.value);
+  history.replaceState(null, "", url);
+  run(input.value);
+});
