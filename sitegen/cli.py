@@ -5,16 +5,20 @@ Exit codes: 0 built (warnings included), 1 could not build, 2 bad usage.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from . import __version__
 from .build import build_site
+from .check import check_site
 from .config import load_config
 from .errors import SitegenError
 from .explain import Explanation, explain_article
 from .model import BuildReport
+from .scaffold import init_project
 
 _PATH = click.Path(path_type=Path)
 
@@ -62,9 +66,7 @@ def explain(seed: str, seeds_dir: Path | None, config_file: Path | None) -> None
         config = load_config(config_file, seeds_dir=seeds_dir)
         explanation = explain_article(config, seed)
     except SitegenError as exc:
-        for problem in exc.problems:
-            click.echo(f"Error: {problem}", err=True)
-        raise SystemExit(1) from None
+        _fail(exc)
     click.echo(format_explanation(explanation))
 
 
@@ -92,6 +94,45 @@ def format_explanation(explanation: Explanation) -> str:
     if all(c.joined for c in explanation.candidates):
         lines.append("  (no other story shares enough with it to be a candidate)")
     return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=_PATH, help="Built site  [default: ./site]")
+@click.option("--config", "config_file", type=_PATH,
+              help="Config file  [default: ./sitegen.toml when present]")
+@click.option("--base-url", help="Absolute URL the site is published at.")
+def check(out_dir: Path | None, config_file: Path | None, base_url: str | None) -> None:
+    """Check a built site: links, anchors, feeds and the sitemap. Exit 1 on any problem."""
+    try:
+        config = load_config(config_file, out_dir=out_dir, base_url=base_url)
+    except SitegenError as exc:
+        _fail(exc)
+    problems = check_site(config.out_dir, config.base_url)
+    for problem in problems:
+        click.echo(f"Problem: {problem}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problems in {config.out_dir}.", err=True)
+        raise SystemExit(1)
+    click.echo(f"{config.out_dir}: every link, anchor, feed and sitemap entry checks out.")
+
+
+@cli.command()
+@click.argument("folder", type=_PATH)
+def init(folder: Path) -> None:
+    """Create a new site project in FOLDER, ready to build and publish on GitHub Pages."""
+    try:
+        written = init_project(folder, date.today().isoformat())
+    except SitegenError as exc:
+        _fail(exc)
+    for path in written:
+        click.echo(f"Wrote {path}")
+    click.echo(f"Next: cd {folder} && sitegen build")
+
+
+def _fail(exc: SitegenError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(f"Error: {problem}", err=True)
+    raise SystemExit(1)
 
 
 def format_report(report: BuildReport, out_dir: Path) -> str:
