@@ -134,7 +134,7 @@ def test_screenshots_desktop_and_phone(site):
     project, base, browser = site
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     story = next(s for s in project.stories() if len(s["articles"]) == 2)
-    sizes = {"desktop": {"viewport": {"width": 1280, "height": 900}},
+    sizes = {"desktop": {"viewport": {"width": 1280, "height": 1400}},
              "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
                        "device_scale_factor": 2}}
     for name, options in sizes.items():
