@@ -5,20 +5,25 @@ Exit codes: 0 built (warnings included), 1 could not build, 2 bad usage.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import click
 
 from . import __version__
 from .build import build_site
 from .check import check_site
-from .config import load_config
-from .errors import SitegenError
+from .config import Config, load_config
+from .errors import Problem, SitegenError
 from .explain import Explanation, explain_article
 from .model import BuildReport
 from .scaffold import init_project
+from .serve import ReloadSignal, make_server
+from .watch import BuildOutcome, Watcher, describe
 
 _PATH = click.Path(path_type=Path)
 
@@ -49,6 +54,82 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     for problem in report.problems:
         click.echo(f"Warning: {problem}", err=True)
     click.echo(format_report(report, config.out_dir))
+
+
+@cli.command()
+@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
+@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
+@click.option("--config", "config_file", type=_PATH,
+              help="Config file  [default: ./sitegen.toml when present]")
+@click.option("--base-url", help="Absolute URL the site is published at.")
+@click.option("--poll", is_flag=True,
+              help="Poll for changes (network and container filesystems).")
+def watch(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
+          base_url: str | None, poll: bool) -> None:
+    """Rebuild the site whenever seeds, templates, static files or config change."""
+    load = _loader(config_file, seeds_dir, out_dir, base_url)
+    project = load().project_dir
+    stop = threading.Event()
+    click.echo("Watching for changes; press Ctrl-C to stop.")
+    try:
+        Watcher(load, poll=poll, on_build=lambda o: click.echo(describe(o, project))).run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@cli.command()
+@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
+@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
+@click.option("--config", "config_file", type=_PATH,
+              help="Config file  [default: ./sitegen.toml when present]")
+@click.option("--base-url", help="Absolute URL the site is published at; its path is "
+                                 "where the site is served (e.g. /repo/).")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--poll", is_flag=True,
+              help="Poll for changes (network and container filesystems).")
+def serve(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
+          base_url: str | None, port: int, bind: str, poll: bool) -> None:
+    """Build, watch and serve the site, reloading open pages after every build."""
+    load = _loader(config_file, seeds_dir, out_dir, base_url)
+    config = load()
+    base_path = urlsplit(config.base_url).path or "/"
+    signal = ReloadSignal()
+    try:
+        server = make_server(config.out_dir, base_path, signal, bind, port)
+    except OSError as exc:
+        _fail(SitegenError(Problem(f"{bind}:{port}", None, f"cannot listen: {exc.strerror}")))
+    host, real_port = server.server_address[:2]
+    click.echo(f"Serving {config.out_dir} at http://{host}:{real_port}{base_path} "
+               "(Ctrl-C to stop)")
+
+    def after(outcome: BuildOutcome) -> None:
+        click.echo(describe(outcome, config.project_dir))
+        if outcome.error is None:
+            signal.bump()  # the new site is in place: open pages may reload
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    try:
+        Watcher(load, poll=poll, on_build=after).run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        server.shutdown()
+
+
+def _loader(config_file: Path | None, seeds_dir: Path | None, out_dir: Path | None,
+            base_url: str | None) -> Callable[[], Config]:
+    """Loads the config afresh for every build, so edits to sitegen.toml apply; a bad
+    config at start-up ends the command with its message."""
+    def load() -> Config:
+        return load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir,
+                           base_url=base_url)
+    try:
+        load()
+    except SitegenError as exc:
+        _fail(exc)
+    return load
 
 
 @cli.command()

@@ -62,7 +62,7 @@ def seed_files(seeds_dir: Path, problems: list[Problem]) -> Iterator[Path]:
         relative = path.relative_to(seeds_dir)
         if any(part.startswith(".") for part in relative.parts):
             continue
-        if _EDITOR_LEFTOVERS.search(path.name):
+        if is_editor_leftover(path.name):
             continue
         if path.is_symlink() and not path.resolve().is_relative_to(root):
             problems.append(Problem(relative.as_posix(), None,
@@ -75,6 +75,11 @@ def seed_files(seeds_dir: Path, problems: list[Problem]) -> Iterator[Path]:
                                     "not a seed format (.txt, .md, .json, .jsonl); skipped"))
             continue
         yield path
+
+
+def is_editor_leftover(name: str) -> bool:
+    """Swap, backup and partial-download files that editors and browsers leave behind."""
+    return bool(_EDITOR_LEFTOVERS.search(name))
 
 
 def read_seed(path: Path, label: str, problems: list[Problem]) -> Iterable[SeedRecord]:

@@ -146,3 +146,39 @@ def test_screenshots_desktop_and_phone(site):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= options["viewport"]["width"], f"{name}: horizontal scroll ({width}px)"
         context.close()
+
+
+def test_serve_reloads_the_open_front_page_when_a_seed_arrives(site, tmp_path):
+    _, _, browser = site
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import SAMPLE_SEEDS
+
+    project = tmp_path / "live"
+    shutil.copytree(SAMPLE_SEEDS, project / "seeds")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sitegen", "serve", "--port", str(port),
+         "--base-url", "https://example.org/repo/"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (project / "site/index.html").is_file():
+            assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+            time.sleep(0.1)
+        context, page, _ = new_page(browser)
+        page.goto(f"http://127.0.0.1:{port}/repo/")
+        assert "Harbour" not in page.locator("main").inner_text()
+        (project / "seeds/harbour.md").write_text(EXTRA["seeds/harbour.md"])
+        page.get_by_role("link", name="Harbour strike ends after dockers vote").wait_for(
+            timeout=30_000)
+        assert page.url == f"http://127.0.0.1:{port}/repo/"
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

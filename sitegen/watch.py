@@ -1,0 +1,188 @@
+"""`sitegen watch`: rebuild the site when seeds, templates, static files or config change.
+
+Events are collected until the files have been quiet for a moment (a burst of a thousand
+new seeds gives a few builds, not a thousand); editor swap and backup files, hidden
+files and the output folder are ignored. A failed build is reported and the watcher
+keeps going; the site stays the last good one, since a failed build changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from .build import build_site
+from .config import Config
+from .errors import SitegenError
+from .ingest import is_editor_leftover
+from .model import BuildReport
+
+QUIET_SECONDS = 0.4
+"""How long the files must stay unchanged before a build starts."""
+PROJECT_FILES = ("sitegen.toml", "stories.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    number: int
+    triggers: tuple[str, ...]
+    """Paths whose changes started this build (empty for the first build)."""
+    report: BuildReport | None
+    error: str | None
+    seconds: float
+
+
+class Watcher:
+    """Watches a project and rebuilds it; `run` blocks until `stop` is set."""
+
+    def __init__(self, load: Callable[[], Config], *, poll: bool = False,
+                 quiet: float = QUIET_SECONDS,
+                 on_build: Callable[[BuildOutcome], None] = lambda outcome: None) -> None:
+        self._load = load
+        self._poll = poll
+        self._quiet = quiet
+        self._on_build = on_build
+        self._changed: set[str] = set()
+        self._last_event = 0.0
+        self._wake = threading.Condition()
+        self.builds = 0
+
+    def run(self, stop: threading.Event) -> None:
+        config = self._load()
+        observer = PollingObserver(timeout=0.5) if self._poll else Observer()
+        handler = _Collector(self._accept_for(config), self._note)
+        scheduled: set[Path] = set()
+        observer.start()
+        try:
+            self._watch_new_folders(observer, handler, config, scheduled)
+            self._build(())
+            while not stop.is_set():
+                triggers = self._wait_for_quiet(stop)
+                if triggers:
+                    # templates/ or static/ may have just been created: watch them too
+                    self._watch_new_folders(observer, handler, config, scheduled)
+                    self._build(triggers)
+        finally:
+            observer.stop()
+            observer.join()
+
+    @staticmethod
+    def _watch_new_folders(observer: Any, handler: FileSystemEventHandler, config: Config,
+                           scheduled: set[Path]) -> None:
+        for folder, recursive in watched_folders(config):
+            if folder not in scheduled:
+                observer.schedule(handler, str(folder), recursive=recursive)
+                scheduled.add(folder)
+
+    def _note(self, path: str) -> None:
+        with self._wake:
+            self._changed.add(path)
+            self._last_event = time.monotonic()
+            self._wake.notify_all()
+
+    def _wait_for_quiet(self, stop: threading.Event) -> tuple[str, ...]:
+        with self._wake:
+            while not self._changed and not stop.is_set():
+                self._wake.wait(timeout=0.2)
+            while not stop.is_set():
+                remaining = self._last_event + self._quiet - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._wake.wait(timeout=remaining)
+            triggers = tuple(sorted(self._changed))
+            self._changed.clear()
+            return triggers
+
+    def _build(self, triggers: tuple[str, ...]) -> None:
+        self.builds += 1
+        start = time.perf_counter()
+        report, error = None, None
+        try:
+            report = build_site(self._load())
+        except SitegenError as exc:
+            error = str(exc)
+        except Exception as exc:  # keep watching whatever went wrong; say what it was
+            error = f"unexpected {type(exc).__name__}: {exc}"
+        self._on_build(BuildOutcome(self.builds, triggers, report, error,
+                                    time.perf_counter() - start))
+
+    @staticmethod
+    def _accept_for(config: Config) -> Callable[[str], bool]:
+        out_dir = config.out_dir.resolve()
+        project = config.project_dir.resolve()
+        roots = [p.resolve() for p in (config.seeds_dir, project / "templates",
+                                       project / "static")]
+
+        def accept(raw: str) -> bool:
+            path = Path(raw).resolve()
+            if path == out_dir or out_dir in path.parents:
+                return False
+            if path.parent == project and path not in roots:
+                return path.name in PROJECT_FILES
+            for root in roots:
+                if path == root or root in path.parents:
+                    parts = path.relative_to(root).parts
+                    return not (any(p.startswith(".") or p == "__pycache__" for p in parts)
+                                or is_editor_leftover(path.name))
+            return False
+
+        return accept
+
+
+def watched_folders(config: Config) -> list[tuple[Path, bool]]:
+    """(folder, recursive): the seeds, the project's templates and static files, and the
+    project folder itself (not recursive) for its config files."""
+    folders = [(config.project_dir, False)]
+    for folder in (config.seeds_dir, config.project_dir / "templates",
+                   config.project_dir / "static"):
+        if folder.is_dir():
+            folders.append((folder, True))
+    return folders
+
+
+class _Collector(FileSystemEventHandler):
+    def __init__(self, accept: Callable[[str], bool], note: Callable[[str], None]) -> None:
+        self._accept = accept
+        self._note = note
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write") or (
+                event.is_directory and event.event_type == "modified"):
+            return  # a folder's "modified" only echoes the events of the files inside it
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            path = raw.decode() if isinstance(raw, bytes) else raw
+            if path and self._accept(path):
+                self._note(path)
+
+
+def describe(outcome: BuildOutcome, project: Path) -> str:
+    """One log line for a build: what triggered it, and what it did or why it failed."""
+    shown = [_relative(p, project) for p in outcome.triggers[:3]]
+    more = len(outcome.triggers) - len(shown)
+    cause = (", ".join(shown) + (f" and {more} more" if more > 0 else "")) \
+        if outcome.triggers else "start"
+    if outcome.error is not None:
+        return (f"[build {outcome.number}] {cause}: FAILED, the site stays as it was\n"
+                f"{outcome.error}")
+    report = outcome.report
+    assert report is not None
+    warnings = f", {len(report.problems)} warnings" if report.problems else ""
+    return (f"[build {outcome.number}] {cause}: {report.articles} articles, "
+            f"{report.stories} stories, {report.write.written} files written{warnings} "
+            f"in {outcome.seconds:.2f}s")
+
+
+def _relative(raw: str, project: Path) -> str:
+    path = Path(raw)
+    try:
+        return path.resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return str(path)
