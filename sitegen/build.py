@@ -39,6 +39,11 @@ def state_file(config: Config) -> Path:
     return config.project_dir / ".sitegen" / "state.json"
 
 
+def cache_dir(config: Config) -> Path:
+    """Caches: safe to delete, never committed (git-ignored)."""
+    return config.project_dir / ".sitegen" / "cache"
+
+
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
                ) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
@@ -48,7 +53,7 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     """
     timings: dict[str, float] = {}
     prepared = prepare(config, timings)
-    env = render.make_environment(config.template_dirs)
+    env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
     previous_export = _read_if_exists(config.out_dir / "stories.json")
     pages = render.render_site(prepared.site, env,
                                generated=now().isoformat(timespec="seconds"),
@@ -57,9 +62,10 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
         with _timed(timings, "search"):
             return search.search_index(staged, config.language)
 
+    timings["search"] = 0.0
     with _timed(timings, "write"):
-        report = write.write_site(_timed_iter(pages, timings, "render"),
-                                  config.static_dirs, config.out_dir, search_pages)
+        report = write.write_site(_timed_iter(pages, timings, "render"), config.static_dirs,
+                                  config.out_dir, search_pages if config.search else None)
         new_state = identity.next_state(
             prepared.previous,
             ((s.story.id, s.slug, s.story.article_ids) for s in prepared.site.stories),
@@ -101,7 +107,7 @@ def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared
             for s in stories
         ]
         info = SiteInfo(config.title, config.description, config.base_url, config.language,
-                        config.per_page)
+                        config.per_page, config.search)
         site = analyze.assemble_site(info, analyses, by_id,
                                      _redirects(previous, identities, analyses))
     return Prepared(site, clustering, stories, identities, previous, tuple(problems))

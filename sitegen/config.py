@@ -80,6 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
             _positive_int),
     Setting("pagination.per_page", 20,
             "Stories per page on the front page, archives and name pages.", _positive_int),
+    Setting("search.enabled", True,
+            "Build the static search index (Pagefind) and the search page.", lambda v: None
+            if isinstance(v, bool) else "must be true or false"),
     Setting("summary.max_chars", 320,
             "Longest story summary, in characters; summaries end at a sentence or word.",
             _positive_int),
@@ -108,6 +111,7 @@ class Config:
     cluster: ClusterSettings
     summary_max_chars: int
     per_page: int
+    search: bool
 
     @property
     def template_dirs(self) -> tuple[Path, ...]:
@@ -174,6 +178,7 @@ def load_config(
         cluster=ClusterSettings(float(values["cluster.threshold"]), values["cluster.neighbors"]),
         summary_max_chars=values["summary.max_chars"],
         per_page=values["pagination.per_page"],
+        search=values["search.enabled"],
     )
 
 

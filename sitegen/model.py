@@ -174,6 +174,7 @@ class SiteInfo:
     base_url: str
     language: str
     per_page: int = 20
+    search: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,15 @@ from .model import Article, Page, Site, SiteInfo, StoryAnalysis
 from .text import slugify
 
 
-def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
+def make_environment(template_dirs: Sequence[Path],
+                     cache_dir: Path | None = None) -> jinja2.Environment:
+    """Project templates first, then the built-in theme. With `cache_dir`, compiled
+    templates are kept there (Jinja checks each template's source before using one)."""
     builtin = template_dirs[-1]
+    bytecode_cache = None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
     loader = jinja2.ChoiceLoader([
         jinja2.PrefixLoader({"sitegen": jinja2.FileSystemLoader(builtin)}, delimiter=":"),
         jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
@@ -40,6 +47,7 @@ def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=bytecode_cache,
     )
     env.filters["nice_date"] = nice_date
     return env
@@ -147,7 +155,8 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         for article in story.articles:
             yield page("article.html", article_path(article) + "index.html",
                        article.published, story=stories_by_id[story.story.id], article=article)
-    yield page("search.html", "search/index.html")
+    if info.search:
+        yield page("search.html", "search/index.html")
     yield page("names.html", "names/index.html", names=names)
     for entry in names:
         yield page("name.html", name_path(entry.slug) + "index.html", entry=entry)

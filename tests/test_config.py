@@ -57,5 +57,7 @@ def test_readme_documents_every_setting_with_its_default():
     rows = dict(re.findall(r"^\| `([a-z_.]+)` \| `([^`]*)` \|", section, re.MULTILINE))
     assert sorted(rows) == sorted(s.key for s in SETTINGS)
     for setting in SETTINGS:
-        shown = f'"{setting.default}"' if isinstance(setting.default, str) else str(setting.default)
+        shown = (f'"{setting.default}"' if isinstance(setting.default, str)
+                 else str(setting.default).lower() if isinstance(setting.default, bool)
+                 else str(setting.default))
         assert rows[setting.key] == shown, setting.key

@@ -1,0 +1,116 @@
+"""Property: building after every change gives, byte for byte, what a clean build of the
+same seeds and state gives. Random sequences of adding, modifying, deleting and renaming
+seeds (hypothesis); every file of the site and the state file are compared."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen import build_site, load_config
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+NAMES = ["a.txt", "b.md", "c.txt", "d.json", "e.txt"]
+TEXTS = [
+    "title: River floods Elmford\ndate: 2025-03-01\n\nThe river burst its banks in Elmford "
+    "and residents were evacuated by boat on Monday.",
+    "title: Elmford flood waters recede\ndate: 2025-03-02\n\nFlood waters in Elmford receded "
+    "as the river fell; residents evacuated by boat returned home.",
+    "title: Cup final won on penalties\ndate: 2025-03-01\n\nThe club won the cup final on "
+    "penalties after a goalless draw in the stadium.",
+    "title: Strike ends at Calder port\n\nDockers voted to accept a pay offer, \"We won what "
+    "we came for,\" Mara Holt said.",
+    "No header at all: a short note about the harbour strike and the dockers' vote in Calder.",
+]
+OPERATIONS = st.lists(
+    st.tuples(st.sampled_from(["add", "modify", "delete", "rename"]),
+              st.sampled_from(NAMES), st.sampled_from(NAMES),
+              st.integers(0, len(TEXTS) - 1)),
+    min_size=1, max_size=4)
+
+
+def write_seed(seeds: Path, name: str, text: str) -> None:
+    if name.endswith(".json"):
+        title, _, body = text.partition("\n\n")
+        text = json.dumps({"title": title.removeprefix("title: ").split("\n")[0],
+                           "text": body})
+    elif name.endswith(".md"):
+        header, _, body = text.partition("\n\n")
+        text = f"---\n{header.replace('title: ', 'title: ')}\n---\n{body}" if header.startswith(
+            "title") else text
+    (seeds / name).write_text(text, encoding="utf-8")
+
+
+def apply(seeds: Path, operation: tuple[str, str, str, int]) -> None:
+    kind, name, other, text = operation
+    path = seeds / name
+    if kind in ("add", "modify") or not path.exists():
+        write_seed(seeds, name, TEXTS[text] + ("" if kind == "add" else f" Update {text}."))
+    elif kind == "delete":
+        path.unlink()
+    elif kind == "rename" and not (seeds / other).exists():
+        path.rename(seeds / other)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@functools.cache
+def compiled_templates() -> Path:
+    """A project's compiled-template cache, built once: copied into each new project so
+    the hundreds of throwaway projects here do not each compile the theme again."""
+    folder = Path(tempfile.mkdtemp(prefix="sitegen-warm-"))
+    (folder / "seeds").mkdir()
+    write_seed(folder / "seeds", "a.txt", TEXTS[0])
+    build_site(load_config(project_dir=folder), now=lambda: NOW)
+    return folder / ".sitegen" / "cache"
+
+
+def build(project: Path, search: bool) -> None:
+    (project / "sitegen.toml").write_text(f"[search]\nenabled = {str(search).lower()}\n")
+    if not (project / ".sitegen" / "cache").exists():
+        shutil.copytree(compiled_templates(), project / ".sitegen" / "cache")
+    build_site(load_config(project_dir=project), now=lambda: NOW)
+
+
+def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
+                                   search: bool) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        live = Path(folder) / "live"
+        (live / "seeds").mkdir(parents=True)
+        write_seed(live / "seeds", "a.txt", TEXTS[0])
+        build(live, search)
+        for operation in operations:
+            state_before = (live / ".sitegen/state.json").read_bytes()
+            apply(live / "seeds", operation)
+            build(live, search)
+        clean = Path(folder) / "clean"
+        shutil.copytree(live / "seeds", clean / "seeds")
+        (clean / ".sitegen").mkdir()
+        (clean / ".sitegen/state.json").write_bytes(state_before)
+        build(clean, search)
+        assert snapshot(live / "site") == snapshot(clean / "site")
+        assert (live / ".sitegen/state.json").read_bytes() == \
+            (clean / ".sitegen/state.json").read_bytes()
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(OPERATIONS)
+def test_incremental_builds_equal_a_clean_build(operations):
+    check_incremental_equals_clean(operations, search=False)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS)
+def test_incremental_builds_equal_a_clean_build_search_index_included(operations):
+    check_incremental_equals_clean(operations, search=True)
