@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_site import REPO, load_rows  # noqa: E402
+from corpus_site import REPO, load_rows
 
 
 def seeds_in_site(project: Path) -> set[str]:
