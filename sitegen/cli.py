@@ -26,6 +26,23 @@ from .serve import ReloadSignal, make_server
 from .watch import BuildOutcome, Watcher, describe
 
 _PATH = click.Path(path_type=Path)
+_CONFIG = click.option("--config", "config_file", type=_PATH,
+                       help="Config file  [default: ./sitegen.toml when present]")
+_POLL = click.option("--poll", is_flag=True,
+                     help="Poll for changes (network and container filesystems).")
+
+
+def project_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that builds takes: where seeds, output and config are,
+    and the URL the site is published at (whose path `serve` serves it under)."""
+    for option in reversed([
+        click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]"),
+        click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]"),
+        _CONFIG,
+        click.option("--base-url", help="Absolute URL the site is published at."),
+    ]):
+        command = option(command)
+    return command
 
 
 @click.group()
@@ -35,11 +52,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
-@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
-@click.option("--config", "config_file", type=_PATH,
-              help="Config file  [default: ./sitegen.toml when present]")
-@click.option("--base-url", help="Absolute URL the site is published at.")
+@project_options
 def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
           base_url: str | None) -> None:
     """Build the site from the seed files."""
@@ -57,13 +70,8 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
 
 
 @cli.command()
-@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
-@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
-@click.option("--config", "config_file", type=_PATH,
-              help="Config file  [default: ./sitegen.toml when present]")
-@click.option("--base-url", help="Absolute URL the site is published at.")
-@click.option("--poll", is_flag=True,
-              help="Poll for changes (network and container filesystems).")
+@project_options
+@_POLL
 def watch(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
           base_url: str | None, poll: bool) -> None:
     """Rebuild the site whenever seeds, templates, static files or config change."""
@@ -78,16 +86,10 @@ def watch(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
 
 
 @cli.command()
-@click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
-@click.option("--out", "out_dir", type=_PATH, help="Output folder  [default: ./site]")
-@click.option("--config", "config_file", type=_PATH,
-              help="Config file  [default: ./sitegen.toml when present]")
-@click.option("--base-url", help="Absolute URL the site is published at; its path is "
-                                 "where the site is served (e.g. /repo/).")
+@project_options
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--poll", is_flag=True,
-              help="Poll for changes (network and container filesystems).")
+@_POLL
 def serve(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
           base_url: str | None, port: int, bind: str, poll: bool) -> None:
     """Build, watch and serve the site, reloading open pages after every build."""
@@ -135,8 +137,7 @@ def _loader(config_file: Path | None, seeds_dir: Path | None, out_dir: Path | No
 @cli.command()
 @click.argument("seed")
 @click.option("--seeds", "seeds_dir", type=_PATH, help="Seed folder  [default: ./seeds]")
-@click.option("--config", "config_file", type=_PATH,
-              help="Config file  [default: ./sitegen.toml when present]")
+@_CONFIG
 def explain(seed: str, seeds_dir: Path | None, config_file: Path | None) -> None:
     """Show which story SEED joined and why: the closest stories, scores, shared terms.
 
@@ -179,8 +180,7 @@ def format_explanation(explanation: Explanation) -> str:
 
 @cli.command()
 @click.option("--out", "out_dir", type=_PATH, help="Built site  [default: ./site]")
-@click.option("--config", "config_file", type=_PATH,
-              help="Config file  [default: ./sitegen.toml when present]")
+@_CONFIG
 @click.option("--base-url", help="Absolute URL the site is published at.")
 def check(out_dir: Path | None, config_file: Path | None, base_url: str | None) -> None:
     """Check a built site: links, anchors, feeds and the sitemap. Exit 1 on any problem."""
