@@ -55,9 +55,11 @@ def test_readme_documents_every_setting_with_its_default():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `([a-z_.]+)` \| `([^`]*)` \|", section, re.MULTILINE))
+    docs = dict(re.findall(r"^\| `([a-z_.]+)` \| `[^`]*` \| (.*) \|$", section, re.MULTILINE))
     assert sorted(rows) == sorted(s.key for s in SETTINGS)
     for setting in SETTINGS:
         shown = (f'"{setting.default}"' if isinstance(setting.default, str)
                  else str(setting.default).lower() if isinstance(setting.default, bool)
                  else str(setting.default))
         assert rows[setting.key] == shown, setting.key
+        assert docs[setting.key] == setting.doc, setting.key
