@@ -67,6 +67,9 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     for problem in report.problems:
         click.echo(f"Warning: {problem}", err=True)
     click.echo(format_report(report, config.out_dir))
+    if not config.base_url:
+        click.echo("Note: no base_url, so no feeds or sitemap.xml (feeds need absolute "
+                   "links): set base_url in sitegen.toml or pass --base-url.")
 
 
 @cli.command()

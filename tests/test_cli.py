@@ -17,8 +17,9 @@ def test_build_reports_counts_and_timings(make_site, monkeypatch):
     result = CliRunner().invoke(cli, ["build"])
     assert result.exit_code == 0, result.output
     assert "2 articles in 1 stories" in result.output
-    for stage in ("ingest", "cluster", "analyze", "render", "write"):
+    for stage in ("ingest", "cluster", "analyze", "render", "search", "write"):
         assert stage in result.output
+    assert "Note: no base_url, so no feeds" in result.output
     assert (project.out / "stories.json").is_file()
 
 
