@@ -27,7 +27,9 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
     headed = min(candidates, key=lambda a: (a.title_derived, a.title.endswith("…")))
     headline = pinned_headline or shorten(headed.title, _HEADLINE_CHARS)
     dates = [a.published for a in members if a.published]
-    relations = provenance.relations(timeline)
+    mentions = {a.id: quotes.quotes_in(a.text) for a in timeline}
+    wires = {a.id: provenance.wire_credits(a.text) for a in timeline}
+    relations = provenance.relations(timeline, mentions, wires)
     return StoryAnalysis(
         story=story,
         headline=headline,
@@ -38,9 +40,9 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
         last_seen=max(dates) if dates else None,
         outlets=tuple(sorted({a.source for a in members if a.source}, key=str.casefold)),
         first_reported=_first_reported(timeline, relations),
-        wire_credits={a.id: provenance.wire_credits(a.text) for a in timeline},
+        wire_credits=wires,
         relations=relations,
-        quotes=quotes.quote_ledger(timeline, relations),
+        quotes=quotes.quote_ledger(timeline, relations, mentions),
         entities=entities.story_entities(timeline),
     )
 

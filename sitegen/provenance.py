@@ -9,14 +9,14 @@ sentence of its source. Used by the analyze stage.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .model import Article, Relation
-from .quotes import quotes_in, same_quote
+from .quotes import QuoteMention, quotes_in, same_quote
 from .text import normalize_quotes, split_sentences
 
 SENTENCE_MATCH = 0.3
@@ -185,12 +185,18 @@ class _Pair:
         return (self.kind == "copy", max(self.alignment.a_share, self.ngrams))
 
 
-def relations(timeline: Sequence[Article]) -> tuple[Relation, ...]:
+def relations(timeline: Sequence[Article],
+              mentions: Mapping[str, Sequence[QuoteMention]] | None = None,
+              wires: Mapping[str, tuple[str, ...]] | None = None) -> tuple[Relation, ...]:
     """One Relation per article: `copy` or `rewrite` of another article of the story,
-    `original` when another derives from it, else `independent`."""
+    `original` when another derives from it, else `independent`. `mentions` and `wires`
+    (each article's quotes and wire credits) are found here unless the caller has them."""
     sentences = {a.id: split_sentences(a.text)[:_MAX_SENTENCES] for a in timeline}
-    quotes = {a.id: {m.key for m in quotes_in(a.text)} for a in timeline}
-    wires = {a.id: wire_credits(a.text) for a in timeline}
+    if mentions is None:
+        mentions = {a.id: quotes_in(a.text) for a in timeline}
+    if wires is None:
+        wires = {a.id: wire_credits(a.text) for a in timeline}
+    quotes = {a.id: {m.key for m in mentions[a.id]} for a in timeline}
     pairs: list[_Pair] = []
     for index, first in enumerate(timeline):
         for second in timeline[index + 1:]:
@@ -226,7 +232,7 @@ def _leads_to(source_of: dict[str, _Pair], start: str, target: str) -> bool:
 
 
 def _compare(a: Article, b: Article, sentences: dict[str, list[str]],
-             quotes: dict[str, set[str]], wires: dict[str, tuple[str, ...]]) -> _Pair | None:
+             quotes: dict[str, set[str]], wires: Mapping[str, tuple[str, ...]]) -> _Pair | None:
     alignment = align(sentences[a.id], sentences[b.id])
     shortest = min(len(sentences[a.id]), len(sentences[b.id]))
     if not alignment.pairs or len(alignment.pairs) < min(MIN_ALIGNED, shortest):
@@ -246,7 +252,7 @@ def _compare(a: Article, b: Article, sentences: dict[str, list[str]],
 
 
 def _direction(a: Article, b: Article, alignment: Alignment, shares: dict[str, float],
-               quotes: dict[str, set[str]], wires: dict[str, tuple[str, ...]]
+               quotes: dict[str, set[str]], wires: Mapping[str, tuple[str, ...]]
                ) -> tuple[Article, Article, str]:
     """(derived, source, why): dates first, then wire attribution, then which article's
     words, quotes or sentences the other contains, then length."""

@@ -7,7 +7,7 @@ that the derived article leaves out is "dropped" by it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .model import Article, Quote, Relation
@@ -98,12 +98,15 @@ class _LedgerEntry:
         self.speaker = self.speaker or mention.speaker
 
 
-def quote_ledger(timeline: Sequence[Article], relations: Sequence[Relation]) -> tuple[Quote, ...]:
+def quote_ledger(timeline: Sequence[Article], relations: Sequence[Relation],
+                 mentions: Mapping[str, Sequence[QuoteMention]] | None = None
+                 ) -> tuple[Quote, ...]:
     """Each quotation once, with the articles carrying it verbatim or altered, and the
     derived articles that dropped it from their source."""
     entries: list[_LedgerEntry] = []
     for article in timeline:
-        for mention in quotes_in(article.text):
+        found = quotes_in(article.text) if mentions is None else mentions[article.id]
+        for mention in found:
             match = next(((e, kind) for e in entries
                           if (kind := same_quote(mention.key, e.key))), None)
             if match is None:
