@@ -1,0 +1,85 @@
+"""Arrival latency under `sitegen watch`: with an N-article site being watched, the time
+from writing one new seed file to its story page and the front page being updated.
+Prints every arrival and the median (issue target: at most 1 s for N = 10,000).
+
+    python benchmarks/watch_latency.py [--articles 10000] [--arrivals 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from markupsafe import escape
+from synthetic import generate
+
+
+def site_seeds(project: Path) -> dict[str, str]:
+    """Seed -> story URL, from stories.json."""
+    try:
+        data = json.loads((project / "site/stories.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {a["seed"]: s["url"] for s in data["stories"] for a in s["articles"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--arrivals", type=int, default=20)
+    args = parser.parse_args()
+    articles = list(generate(args.articles + args.arrivals))
+    initial, arriving = articles[: args.articles], articles[args.articles:]
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder)
+        (project / "seeds").mkdir()
+        for article in initial:
+            (project / "seeds" / f"{article.name}.md").write_text(article.markdown())
+        log = (project / "watch.log").open("w")  # the watcher ignores this folder's other files
+        watcher = subprocess.Popen([sys.executable, "-m", "sitegen", "watch"], cwd=project,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        latencies = []
+        try:
+            start = time.monotonic()
+            while "[build 1]" not in (project / "watch.log").read_text():
+                if watcher.poll() is not None or time.monotonic() - start > 3600:
+                    raise SystemExit("the first build did not finish")
+                time.sleep(0.2)
+            print(f"first build: {time.monotonic() - start:.1f}s; "
+                  f"{len(site_seeds(project))} articles in the site")
+            for article in arriving:
+                front = project / "site/index.html"
+                before = front.stat().st_mtime_ns
+                written = time.monotonic()
+                (project / "seeds" / f"{article.name}.md").write_text(article.markdown())
+                seed = f"{article.name}.md"
+                while True:
+                    time.sleep(0.02)
+                    if time.monotonic() - written > 600:
+                        raise SystemExit(f"{seed} did not appear within 600 s")
+                    if front.stat().st_mtime_ns == before:  # cheap: nothing swapped in yet
+                        continue
+                    url = site_seeds(project).get(seed)
+                    page = project / "site" / str(url) / "index.html"
+                    title = str(escape(article.title))  # as the templates write it
+                    if url and page.is_file() and title in page.read_text():
+                        break
+                latencies.append(time.monotonic() - written)
+                print(f"  {seed}: {latencies[-1]:.2f}s")
+        finally:
+            watcher.terminate()
+            watcher.wait(timeout=60)
+            log.close()
+    print(f"arrival latency at {len(initial)} articles: median {statistics.median(latencies):.2f}s "
+          f"over {len(latencies)} arrivals (min {min(latencies):.2f}s, max {max(latencies):.2f}s;"
+          " target at most 1 s)")
+
+
+if __name__ == "__main__":
+    main()
