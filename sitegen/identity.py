@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from .model import RetiredStory, StoryRecord, StoryState
@@ -65,10 +66,10 @@ def assign_ids(groups: Sequence[Sequence[str]], previous: StoryState) -> Identit
     return Identities(tuple(final), slugs, retired)
 
 
-def new_story_id(founder: str, taken: Iterable[str] | set[str]) -> str:
+def new_story_id(founder: str, taken: AbstractSet[str]) -> str:
     """A fresh id from the story's founding (smallest) article id: the same seeds give the
-    same ids on any machine."""
-    taken = set(taken)
+    same ids on any machine. `taken` is looked up, never copied: this runs once per new
+    story."""
     salt = 0
     while True:
         seed = f"story\x1f{founder}" + (f"\x1f{salt}" if salt else "")
