@@ -156,12 +156,13 @@ def _split_tags(value: str) -> tuple[str, ...]:
 
 def parse_json(label: str, text: str) -> Iterator[SeedRecord]:
     """A `.json` seed: one article object, or a list of them."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield _broken(label, exc.lineno, f"not valid JSON: {exc.msg}")
+    data, error_line, error = _load_json(text)
+    if error is not None:
+        yield _broken(label, error_line, error)
         return
     items = data if isinstance(data, list) else [data]
+    if not items:
+        yield _broken(label, None, "an empty list: no articles")
     for index, item in enumerate(items):
         yield _json_record(f"{label}#{index}", item, None)
 
@@ -172,13 +173,31 @@ def parse_json_lines(label: str, text: str) -> Iterator[SeedRecord]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield _broken(label, number, f"not valid JSON: {exc.msg}")
+        item, _, error = _load_json(line)
+        if error is not None:
+            yield _broken(label, number, error)
         else:
             yield _json_record(f"{label}#{index}", item, number)
         index += 1
+
+
+def _load_json(text: str) -> tuple[Any, int | None, str | None]:
+    """Strict JSON -> (value, None, None), or (None, line, why not).
+
+    Numbers stay the digits written (a 5,000-digit number would exceed Python's int
+    conversion limit); NaN and Infinity, which JSON does not have, are errors."""
+    def no_constant(name: str) -> None:
+        raise ValueError(f"{name} is not a JSON value")
+
+    try:
+        return json.loads(text, parse_int=str, parse_float=str, parse_constant=no_constant), \
+            None, None
+    except json.JSONDecodeError as exc:
+        return None, exc.lineno, f"not valid JSON: {exc.msg}"
+    except RecursionError:
+        return None, None, "not valid JSON: nested too deep"
+    except ValueError as exc:
+        return None, None, f"not valid JSON: {exc}"
 
 
 def _broken(label: str, line: int | None, message: str) -> SeedRecord:

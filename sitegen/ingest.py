@@ -30,6 +30,12 @@ PARSERS = {
     ".json": formats.parse_json,
     ".jsonl": formats.parse_json_lines,
 }
+MAX_BODY_CHARS = 2_000_000
+"""Longer than any news article by far (the longest features run to ~100,000 characters):
+past this, a seed is a dump or an attack, and analysis time would grow without use."""
+MAX_MARKDOWN_BRACKETS = 10_000
+"""Link syntax is where Markdown parsing turns superlinear (100,000 `![` take 5 s, and
+a million would take minutes); no article has this many links."""
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
 
@@ -42,16 +48,29 @@ def read_articles(seeds_dir: Path) -> tuple[list[Article], list[Problem]]:
     articles: dict[str, Article] = {}
     for path in seed_files(seeds_dir, problems):
         label = path.relative_to(seeds_dir).as_posix()
-        for record in read_seed(path, label, problems):
-            article = to_article(record, renderer, problems)
-            if article is None:
-                continue
-            if article.id in articles:
-                kept = articles[article.id].seed
-                problems.append(Problem(label, record.line, f"same article as {kept}; skipped"))
-                continue
-            articles[article.id] = article
+        try:
+            for article, line in read_seed_articles(path, label, renderer, problems):
+                if article.id in articles:
+                    kept = articles[article.id].seed
+                    problems.append(Problem(label, line, f"same article as {kept}; skipped"))
+                    continue
+                articles[article.id] = article
+        except Exception as exc:  # a bug costs one seed, never the site
+            problems.append(Problem(label, None, f"{INTERNAL_ERROR} ({type(exc).__name__}: "
+                                                 f"{exc}); skipped, please report it"))
     return list(articles.values()), problems
+
+
+INTERNAL_ERROR = "sitegen failed to read this seed"
+
+
+def read_seed_articles(path: Path, label: str, renderer: MarkdownRenderer,
+                       problems: list[Problem]) -> Iterator[tuple[Article, int | None]]:
+    """The articles of one seed file, with the line each starts on (JSON Lines)."""
+    for record in read_seed(path, label, problems):
+        article = to_article(record, renderer, problems)
+        if article is not None:
+            yield article, record.line
 
 
 def seed_files(seeds_dir: Path, problems: list[Problem]) -> Iterator[Path]:
@@ -129,8 +148,19 @@ def to_article(record: SeedRecord, renderer: MarkdownRenderer,
     problems.extend(record.problems)
     if record.problems and not record.body and record.title is None:
         return None
+    if len(record.body) > MAX_BODY_CHARS:
+        problems.append(Problem(record.label, record.line,
+                                f"article text is {len(record.body):,} characters, over the "
+                                f"limit of {MAX_BODY_CHARS:,}; skipped"))
+        return None
     body, removed, promo_outlet = strip_boilerplate(record.body)
-    if record.markdown:
+    markdown = record.markdown
+    if markdown and body.count("[") > MAX_MARKDOWN_BRACKETS:
+        problems.append(Problem(record.label, record.line,
+                                f"more than {MAX_MARKDOWN_BRACKETS:,} '[' characters: read as "
+                                "plain text, not Markdown"))
+        markdown = False
+    if markdown:
         title_heading, body = _leading_heading(body) if record.title is None else (None, body)
         body_html, text = renderer.render(body)
         title = record.title or title_heading
