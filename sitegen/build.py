@@ -75,7 +75,8 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     # pages are rendered, and the search index made, as the writer asks for them
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
     return BuildReport(articles=len(prepared.site.articles), stories=len(prepared.stories),
-                       write=report, problems=prepared.problems, timings=timings)
+                       write=report, problems=prepared.problems + report.problems,
+                       timings=timings)
 
 
 def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared:

@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 
 from . import formats
 from .errors import Problem, SitegenError
+from .files import outside_link
 from .formats import SeedRecord
 from .model import Article
 from .text import headline_from, normalize_space
@@ -83,9 +84,8 @@ def seed_files(seeds_dir: Path, problems: list[Problem]) -> Iterator[Path]:
             continue
         if is_editor_leftover(path.name):
             continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            problems.append(Problem(relative.as_posix(), None,
-                                    "symbolic link to outside the seeds folder; not followed"))
+        if path.is_symlink() and (reason := outside_link(path, root)):
+            problems.append(Problem(relative.as_posix(), None, f"{reason}; not followed"))
             continue
         if not path.is_file():
             continue

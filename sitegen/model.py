@@ -204,6 +204,7 @@ class WriteReport:
     written: int
     unchanged: int
     removed: int
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .model import Article, Relation
@@ -141,14 +142,18 @@ def align(a: Sequence[str], b: Sequence[str]) -> Alignment:
 
 def _dice_matrix(a: list[frozenset[str]], b: list[frozenset[str]]) -> np.ndarray:
     vocabulary = {w: k for k, w in enumerate(set().union(*a, *b))}
-    def matrix(sets: list[frozenset[str]]) -> np.ndarray:
-        out = np.zeros((len(sets), max(1, len(vocabulary))), dtype=np.float32)
-        for row, words in enumerate(sets):
-            out[row, [vocabulary[w] for w in words]] = 1
-        return out
+
+    def matrix(sets: list[frozenset[str]]) -> sp.csr_matrix:
+        """Sparse: a sentence has a dozen words of a vocabulary of thousands."""
+        columns = [vocabulary[w] for words in sets for w in words]
+        pointers = np.cumsum([0, *(len(words) for words in sets)])
+        return sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, pointers),
+                             shape=(len(sets), max(1, len(vocabulary))))
+
     ma, mb = matrix(a), matrix(b)
-    shared = ma @ mb.T
-    sizes = ma.sum(axis=1)[:, None] + mb.sum(axis=1)[None, :]
+    shared = (ma @ mb.T).toarray()
+    sizes = np.array([len(s) for s in a], dtype=np.float32)[:, None] + \
+        np.array([len(s) for s in b], dtype=np.float32)[None, :]
     return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
 from pathlib import Path
 from typing import Any
 
 from .errors import Problem
+from .files import atomic_write
 from .model import RetiredStory, StoryRecord, StoryState
 
 FORMAT = 1
@@ -52,19 +53,7 @@ def save_state(path: Path, state: StoryState) -> None:
     atomic_write(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())
 
 
-def atomic_write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; this file is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
 
 
 def _decode(data: Any) -> StoryState:
@@ -73,12 +62,20 @@ def _decode(data: Any) -> StoryState:
     return StoryState(
         sequence=int(data["sequence"]),
         stories={
-            str(k): StoryRecord(str(v["slug"]), tuple(map(str, v["articles"])), int(v["created"]))
+            str(k): StoryRecord(_slug(v["slug"]), tuple(map(str, v["articles"])),
+                                int(v["created"]))
             for k, v in data["stories"].items()
         },
         retired={
-            str(k): RetiredStory(str(v["slug"]), None if v["successor"] is None
+            str(k): RetiredStory(_slug(v["slug"]), None if v["successor"] is None
                                  else str(v["successor"]))
             for k, v in data["retired"].items()
         },
     )
+
+
+def _slug(value: Any) -> str:
+    """Slugs become folder names: anything sitegen would not have made is corruption."""
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+        raise ValueError(f"bad slug {value!r}")
+    return value

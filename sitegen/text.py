@@ -88,7 +88,14 @@ def slugify(text: str, limit: int = 60) -> str:
         if len(candidate) > limit:
             break
         slug = candidate
-    return slug or (words[0][:limit] if words else "")
+    slug = slug or (words[0][:limit] if words else "")
+    return f"{slug}-1" if slug in WINDOWS_RESERVED else slug
+
+
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+     *(f"lpt{i}" for i in range(10))])
+"""Names Windows cannot create as files or folders: a site cloned there must still check out."""
 
 
 def normalize_quotes(text: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
+from .files import outside_link
 from .model import Page, WriteReport
 
 MARKER = "stories.json"
@@ -32,10 +33,11 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     writer = _StagingWriter(staging, out_dir)
+    problems: list[Problem] = []
     try:
         for page in pages:
             writer.add_bytes(page.path, page.content)
-        for relative, source in static_files(static_dirs):
+        for relative, source in static_files(static_dirs, problems):
             writer.add_bytes(f"static/{relative}", source.read_bytes())
         writer.add_bytes(".nojekyll", b"")
         for page in derived(staging) if derived else ():
@@ -45,17 +47,24 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return WriteReport(written=writer.written, unchanged=writer.unchanged, removed=removed)
+    return WriteReport(written=writer.written, unchanged=writer.unchanged, removed=removed,
+                       problems=tuple(problems))
 
 
-def static_files(static_dirs: Sequence[Path]) -> Iterator[tuple[str, Path]]:
-    """(relative path, source) for every static file; the first folder that has a name wins."""
+def static_files(static_dirs: Sequence[Path],
+                 problems: list[Problem]) -> Iterator[tuple[str, Path]]:
+    """(relative path, source) for every static file; the first folder that has a name wins.
+    Links out of a static folder are not followed (they would publish files from elsewhere)."""
     taken: set[str] = set()
     for folder in static_dirs:
         if not folder.is_dir():
             continue
         for source in sorted(folder.rglob("*")):
             relative = source.relative_to(folder).as_posix()
+            if source.is_symlink() and (reason := outside_link(source, folder)):
+                problems.append(Problem(f"{folder.name}/{relative}", None,
+                                        f"{reason}; not published"))
+                continue
             if source.is_file() and relative not in taken and not source.name.startswith("."):
                 taken.add(relative)
                 yield relative, source
