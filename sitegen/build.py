@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import analyze, cluster, identity, ingest, overrides, render, search, state, write
+from . import analyze, cluster, files, identity, ingest, overrides, render, search, state, write
 from .cluster import Clustering
 from .config import Config
-from .errors import Problem
+from .errors import Problem, SitegenError
 from .identity import Identities
 from .model import BuildReport, Page, Site, SiteInfo, Story, StoryState
 
@@ -44,13 +44,32 @@ def cache_dir(config: Config) -> Path:
     return config.project_dir / ".sitegen" / "cache"
 
 
-def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
-               ) -> BuildReport:
+LOCK_WAIT = 60.0
+"""Seconds a build waits for another build of the same project before refusing."""
+
+
+def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+               on_wait: Callable[[str], None] = lambda holder: None,
+               lock_wait: float = LOCK_WAIT) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
     Raises SitegenError when the site cannot be built; the previous site and state are
-    then untouched. Problems with single seeds are warnings in the report.
+    then untouched. Problems with single seeds are warnings in the report. Two builds of
+    one project never interleave: the second waits (calling `on_wait` with the first
+    one's process id) up to `lock_wait` seconds, then refuses.
     """
+    lock = config.project_dir / ".sitegen" / "build.lock"
+    try:
+        with files.exclusive(lock, lock_wait, on_wait):
+            return _build_locked(config, now)
+    except TimeoutError as exc:
+        raise SitegenError(Problem(str(lock), None,
+                                   f"another build of this project is running (process "
+                                   f"{exc.args[0]}) and did not finish within "
+                                   f"{lock_wait:g} s; try again when it has")) from None
+
+
+def _build_locked(config: Config, now: Callable[[], datetime]) -> BuildReport:
     timings: dict[str, float] = {}
     prepared = prepare(config, timings)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")

@@ -58,7 +58,7 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     """Build the site from the seed files."""
     try:
         config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
-        report = build_site(config)
+        report = build_site(config, on_wait=_say_waiting)
     except SitegenError as exc:
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)
@@ -70,6 +70,11 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     if not config.base_url:
         click.echo("Note: no base_url, so no feeds or sitemap.xml (feeds need absolute "
                    "links): set base_url in sitegen.toml or pass --base-url.")
+
+
+def _say_waiting(holder: str) -> None:
+    click.echo(f"Waiting for another build of this project (process {holder}) to finish…",
+               err=True)
 
 
 @cli.command()

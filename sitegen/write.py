@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
-from .files import outside_link
+from .files import exchange, outside_link
 from .model import Page, WriteReport
 
 MARKER = "stories.json"
@@ -141,11 +141,19 @@ def _count_removed(out_dir: Path, claimed: dict[str, str]) -> int:
 
 
 def _swap(staging: Path, out_dir: Path, previous: Path) -> None:
+    """Put the staged site in place. Where the system can exchange two folders atomically,
+    the output folder is the whole old site or the whole new one at every instant, even if
+    the build is killed; elsewhere it is missing for the moment between two renames (and
+    the next build restores it, see _recover_interrupted_swap)."""
     if previous.exists():
         shutil.rmtree(previous)
-    if out_dir.exists():
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+    elif exchange(staging, out_dir):
+        os.rename(staging, previous)
+    else:
         os.rename(out_dir, previous)
-    os.rename(staging, out_dir)
+        os.rename(staging, out_dir)
     shutil.rmtree(previous, ignore_errors=True)
 
 

@@ -1,0 +1,179 @@
+"""Atomic and durable: a build killed with SIGKILL at any moment leaves the whole previous
+site or the whole new one, and a readable state file; two builds of one project never
+interleave."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sitegen import build_site, load_config
+from sitegen.errors import SitegenError
+from sitegen.state import load_state
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KILLS = 50
+TOPICS = ["harbour strike", "river flood", "cup final", "bridge opening", "bank rates",
+          "heat wave", "school strike", "rail fares"]
+
+
+def snapshot(site: Path) -> dict[str, str]:
+    if not site.is_dir():
+        return {}
+    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def seed(project: Path, number: int) -> None:
+    topic = TOPICS[number % len(TOPICS)]
+    (project / "seeds" / f"s{number:03}.txt").write_text(
+        f"title: News about the {topic}, part {number}\ndate: 2025-05-{1 + number % 28:02}\n\n"
+        f"Officials said the {topic} continued on day {number}. Residents spoke of the "
+        f"{topic} at length; \"We have seen nothing like it,\" one said.", encoding="utf-8")
+
+
+def build(project: Path) -> None:
+    build_site(load_config(None, project_dir=project), now=lambda: NOW)
+
+
+def expected_state(project: Path) -> tuple[dict[str, str], bytes]:
+    """What a complete build of the project gives (build it first)."""
+    return snapshot(project / "site"), (project / ".sitegen" / "state.json").read_bytes()
+
+
+FILE_OPERATIONS = [(os, "rename"), (os, "replace"), (os, "link"), (os, "unlink"),
+                   (os, "rmdir"), (os, "mkdir"), (os, "fsync"), (Path, "write_bytes")]
+
+
+def die_before_operation(number: int) -> list[int]:
+    """In this (child) process: SIGKILL itself just before its `number`th file operation.
+    Returns the running count."""
+    count = [0]
+
+    def wrap(function):
+        def operation(*args, **kwargs):
+            count[0] += 1
+            if count[0] == number:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return function(*args, **kwargs)
+        return operation
+
+    for owner, name in FILE_OPERATIONS:
+        setattr(owner, name, wrap(getattr(owner, name)))
+    return count
+
+
+def killed_build(project: Path, *, delay: float = 0.0, operation: int = 0,
+                 report: Path | None = None) -> bool:
+    """Build in a forked child, SIGKILLed after `delay` seconds, or else just before its
+    `operation`th file operation; True if it was killed before finishing. The child writes
+    its count of file operations to `report` if it finishes."""
+    with os.fdopen(os.open(report or os.devnull, os.O_WRONLY | os.O_CREAT), "w") as out:
+        pid = os.fork()
+        if pid == 0:  # the child: build, then leave at once, whatever happened
+            try:
+                count = die_before_operation(operation)
+                build(project)
+                out.write(str(count[0]))
+                out.flush()
+            finally:
+                os._exit(0)
+    if delay:
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status)
+
+
+def test_sigkill_at_random_points_leaves_a_whole_site_and_a_readable_state(tmp_path):
+    """Kill points: before a random file operation of the build (every rename, link,
+    write, fsync and removal can be hit), or at a random moment (also mid-operation).
+    Each run first builds a copy of the project in full, to know the new site and state
+    and how many file operations the build makes."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    (project / "seeds").mkdir(parents=True)
+    (project / "sitegen.toml").write_text("[search]\nenabled = false\n")
+    for number in range(12):
+        seed(project, number)
+    build(project)
+    rng = random.Random(20261122)
+    killed = swapped = 0
+    for run in range(KILLS):
+        previous = expected_state(project)
+        if run % 3 == 2:
+            (project / "seeds" / f"s{rng.randrange(12 + run):03}.txt").unlink(missing_ok=True)
+        seed(project, 12 + run)
+        search = "true" if run % 5 == 0 else "false"  # the index is slow; a fifth have one
+        (project / "sitegen.toml").write_text(f"[search]\nenabled = {search}\n")
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(project, scratch)
+        start = time.perf_counter()
+        killed_build(scratch, report=tmp_path / "operations")
+        duration = time.perf_counter() - start
+        operations = int((tmp_path / "operations").read_text())
+        new = expected_state(scratch)
+        if run % 5 == 4:
+            killed += killed_build(project, delay=rng.uniform(0, duration))
+        else:
+            killed += killed_build(project, operation=rng.randint(1, operations))
+        after = expected_state(project)
+        assert after[0] in (previous[0], new[0]), f"run {run}: a mixed or missing site"
+        # the site is swapped in before the state is saved: a kill in between leaves the
+        # new site with the old state, which rebuilds to the same site
+        assert after[1] in (previous[1], new[1]), f"run {run}: a torn state file"
+        assert after[0] == new[0] or after[1] == previous[1], f"run {run}: state without site"
+        swapped += after[0] == new[0]
+        state, problems = load_state(project / ".sitegen" / "state.json")
+        assert problems == [] and state.stories
+    print(f"{KILLS} kill points: {killed} builds killed, {swapped} of them after the new site "
+          "was swapped in; 0 incomplete sites, 0 corrupt state files")
+    assert killed >= KILLS * 0.8 and 0 < swapped < KILLS
+    build(project)  # and the next build cleans up after the killed ones
+    assert not list(project.glob(".site.*"))
+    shutil.rmtree(scratch)
+    shutil.copytree(project, scratch)
+    build(scratch)
+    assert expected_state(project) == expected_state(scratch)
+
+
+def test_a_second_build_waits_for_the_first(tmp_path):
+    from tests.conftest import SAMPLE_SEEDS
+
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLE_SEEDS, project / "seeds")
+    config = load_config(None, project_dir=project)
+    holder = threading.Event()
+    release = threading.Event()
+    from sitegen.files import exclusive
+
+    def first() -> None:
+        with exclusive(project / ".sitegen" / "build.lock", 5):
+            holder.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holder.wait(5)
+    waited: list[str] = []
+    with pytest.raises(SitegenError, match=f"another build of this project is running "
+                                           f"\\(process {os.getpid()}\\)"):
+        build_site(config, on_wait=waited.append, lock_wait=0.3)
+    assert waited == [str(os.getpid())]
+    assert not (project / "site").exists()  # refused before touching anything
+    threading.Timer(0.3, release.set).start()
+    report = build_site(config, on_wait=waited.append, lock_wait=10)
+    thread.join()
+    assert report.articles == 2
+    assert json.loads((project / "site" / "stories.json").read_text())["stories"]
