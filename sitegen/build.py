@@ -93,8 +93,12 @@ def _build_locked(config: Config, now: Callable[[], datetime]) -> BuildReport:
             state.save_state(state_file(config), new_state)
     # pages are rendered, and the search index made, as the writer asks for them
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
+    cache = env.bytecode_cache
+    cache_problems = tuple(cache.problems()) if isinstance(cache, render.CheckedBytecodeCache) \
+        else ()
     return BuildReport(articles=len(prepared.site.articles), stories=len(prepared.stories),
-                       write=report, problems=prepared.problems + report.problems,
+                       write=report,
+                       problems=prepared.problems + report.problems + cache_problems,
                        timings=timings)
 
 

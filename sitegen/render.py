@@ -9,7 +9,9 @@ sub-path such as `/repo/`.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import pickle
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +37,7 @@ def make_environment(template_dirs: Sequence[Path],
     bytecode_cache = None
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
+        bytecode_cache = CheckedBytecodeCache(str(cache_dir))
     loader = jinja2.ChoiceLoader([
         jinja2.PrefixLoader({"sitegen": jinja2.FileSystemLoader(builtin)}, delimiter=":"),
         jinja2.FileSystemLoader([str(d) for d in template_dirs if d.is_dir()]),
@@ -51,6 +53,43 @@ def make_environment(template_dirs: Sequence[Path],
     )
     env.filters["nice_date"] = nice_date
     return env
+
+
+class CheckedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, which also notes the cache files it found
+    corrupt (Jinja quietly recompiles them), so a build can say so."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(directory)
+        self.corrupt: list[str] = []
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        path = Path(self._get_cache_filename(bucket))
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # garbage after a valid header: Jinja lets pickle's error out
+            bucket.reset()
+            self.corrupt.append(path.name)
+            return
+        if bucket.code is None and path.is_file() and _corrupt(path.read_bytes(), bucket):
+            self.corrupt.append(path.name)
+
+    def problems(self) -> list[Problem]:
+        return [Problem(f".sitegen/cache/templates/{name}", None,
+                        "corrupt cache file; the template was compiled again")
+                for name in self.corrupt]
+
+
+def _corrupt(data: bytes, bucket: jinja2.bccache.Bucket) -> bool:
+    """Not merely stale (made by another Jinja or Python, or from an older template)."""
+    magic = jinja2.bccache.bc_magic
+    if not data.startswith(magic):
+        return not data.startswith(b"j2")
+    stream = io.BytesIO(data[len(magic):])
+    try:
+        return pickle.load(stream) == bucket.checksum  # current, yet it did not load
+    except Exception:
+        return True
 
 
 def story_path(story: StoryAnalysis) -> str:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from jinja2.bccache import bc_magic
 
 from sitegen import build_site, load_config
 from sitegen.errors import SitegenError
@@ -177,3 +178,23 @@ def test_a_second_build_waits_for_the_first(tmp_path):
     thread.join()
     assert report.articles == 2
     assert json.loads((project / "site" / "stories.json").read_text())["stories"]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "valid header", "empty"])
+def test_a_corrupt_cache_is_detected_rebuilt_and_reported(make_site, damage):
+    project = make_site(samples=True)
+    project.build()
+    built = snapshot(project.out)
+    cached = sorted((project.root / ".sitegen" / "cache" / "templates").iterdir())
+    assert cached
+    for path in cached:
+        data = path.read_bytes()
+        path.write_bytes({"garbage": os.urandom(300), "truncated": data[:len(data) // 2],
+                          "valid header": bc_magic + b"\x80\x04garbage" + data[60:],
+                          "empty": b""}[damage])
+    report = project.build()
+    assert snapshot(project.out) == built
+    reported = {p.path for p in report.problems if "corrupt cache file" in p.message}
+    if damage != "empty":  # an empty file is what an interrupted first write leaves
+        assert reported == {f".sitegen/cache/templates/{p.name}" for p in cached}
+    assert project.build().problems == ()  # compiled again and stored
