@@ -10,11 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import analyze, cluster, files, identity, ingest, overrides, render, search, state, write
+from . import (
+    analyze,
+    assign,
+    cluster,
+    files,
+    identity,
+    ingest,
+    overrides,
+    render,
+    search,
+    state,
+    write,
+)
 from .cluster import Clustering
 from .config import Config
 from .errors import Problem, SitegenError
@@ -27,12 +39,23 @@ class Prepared:
     """Everything up to the pages: what `build` renders and `explain` reports on."""
 
     site: Site
-    clustering: Clustering
+    clustering: Clustering | None
+    """The full clustering, when this build made one (see assign.needs_full_clustering)."""
     stories: tuple[Story, ...]
-    """Parallel to clustering.groups."""
+    """In the order of the groups (clustering.groups, when there is a clustering)."""
     identities: Identities
     previous: StoryState
+    fingerprint: str
+    """What the stories were grouped under (assign.fingerprint)."""
     problems: tuple[Problem, ...]
+
+
+class BuildCache:
+    """What one build can hand the next to save work (`sitegen watch` keeps one between
+    builds). Only ever a shortcut: a build with an empty cache gives the same site."""
+
+    def __init__(self) -> None:
+        self.terms = assign.TermIndex()
 
 
 def state_file(config: Config) -> Path:
@@ -50,18 +73,23 @@ LOCK_WAIT = 60.0
 
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC),
                on_wait: Callable[[str], None] = lambda holder: None,
-               lock_wait: float = LOCK_WAIT) -> BuildReport:
+               lock_wait: float = LOCK_WAIT, recluster: bool = False,
+               cache: BuildCache | None = None) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
     Raises SitegenError when the site cannot be built; the previous site and state are
     then untouched. Problems with single seeds are warnings in the report. Two builds of
     one project never interleave: the second waits (calling `on_wait` with the first
     one's process id) up to `lock_wait` seconds, then refuses.
+
+    New articles join the existing stories; `recluster` groups every article afresh (old
+    story ids carry over by shared articles). `cache` carries work from one build to the
+    next (see BuildCache).
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
         with files.exclusive(lock, lock_wait, on_wait):
-            return _build_locked(config, now)
+            return _build_locked(config, now, recluster, cache or BuildCache())
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
                                    f"another build of this project is running (process "
@@ -69,9 +97,10 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
                                    f"{lock_wait:g} s; try again when it has")) from None
 
 
-def _build_locked(config: Config, now: Callable[[], datetime]) -> BuildReport:
+def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
+                  cache: BuildCache) -> BuildReport:
     timings: dict[str, float] = {}
-    prepared = prepare(config, timings)
+    prepared = prepare(config, timings, recluster=recluster, cache=cache)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
     previous_export = _read_if_exists(config.out_dir / "stories.json")
     pages = render.render_site(prepared.site, env,
@@ -87,8 +116,8 @@ def _build_locked(config: Config, now: Callable[[], datetime]) -> BuildReport:
                                   config.out_dir, search_pages if config.search else None)
         new_state = identity.next_state(
             prepared.previous,
-            ((s.story.id, s.slug, s.story.article_ids) for s in prepared.site.stories),
-            prepared.identities.retired)
+            (replace(s.story, slug=s.slug) for s in prepared.site.stories),
+            prepared.identities.retired, prepared.fingerprint)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)
     # pages are rendered, and the search index made, as the writer asks for them
@@ -102,9 +131,11 @@ def _build_locked(config: Config, now: Callable[[], datetime]) -> BuildReport:
                        timings=timings)
 
 
-def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared:
+def prepare(config: Config, timings: dict[str, float] | None = None, *,
+            recluster: bool = False, cache: BuildCache | None = None) -> Prepared:
     """Run every stage before rendering: read, group, identify and analyze the stories."""
     timings = {} if timings is None else timings
+    cache = cache or BuildCache()
     with _timed(timings, "ingest"):
         articles, problems = ingest.read_articles(config.seeds_dir)
         previous, state_problems = state.load_state(state_file(config))
@@ -113,17 +144,31 @@ def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared
         problems += state_problems + fix_problems
     by_id = {a.id: a for a in articles}
     with _timed(timings, "cluster"):
-        clustering = cluster.cluster_articles(articles, config.cluster, fixes.together,
-                                              fixes.apart)
-        groups = [tuple(clustering.articles[r].id for r in g) for g in clustering.groups]
-        identities = identity.assign_ids(groups, previous)
-        stories = tuple(
-            Story(id=story_id, article_ids=group,
-                  central_id=clustering.articles[cluster.central_row(clustering, rows)].id,
-                  terms=cluster.shared_terms(clustering, rows),
-                  slug=identities.slugs.get(story_id))
-            for story_id, group, rows in zip(identities.ids, groups, clustering.groups,
-                                             strict=True))
+        grouped_under = assign.fingerprint(config.cluster, fixes.together, fixes.apart)
+        if assign.needs_full_clustering(previous, by_id, grouped_under, recluster):
+            clustering: Clustering | None = cluster.cluster_articles(
+                articles, config.cluster, fixes.together, fixes.apart)
+            groups = [tuple(clustering.articles[r].id for r in g) for g in clustering.groups]
+            identities = identity.assign_ids(groups, previous)
+            stories = tuple(
+                Story(id=story_id, article_ids=group,
+                      central_id=clustering.articles[cluster.central_row(clustering, rows)].id,
+                      terms=cluster.shared_terms(clustering, rows),
+                      slug=identities.slugs.get(story_id))
+                for story_id, group, rows in zip(identities.ids, groups, clustering.groups,
+                                                 strict=True))
+        else:
+            clustering = None
+            cache.terms.sync(by_id)
+            known = [kept for _, record in sorted(previous.stories.items())
+                     if (kept := tuple(a for a in record.article_ids if a in by_id))]
+            placed = {a for group in known for a in group}
+            groups = [tuple(g) for g in assign.assign_new(
+                known, [a for a in articles if a.id not in placed], cache.terms,
+                fixes.together, fixes.apart)]
+            identities = identity.assign_ids(groups, previous)
+            stories = tuple(_online_story(story_id, group, previous, identities, cache.terms)
+                            for story_id, group in zip(identities.ids, groups, strict=True))
     with _timed(timings, "analyze"):
         analyses = [
             analyze.analyze_story(s, by_id, config.summary_max_chars,
@@ -134,7 +179,21 @@ def prepare(config: Config, timings: dict[str, float] | None = None) -> Prepared
                         config.per_page, config.search)
         site = analyze.assemble_site(info, analyses, by_id,
                                      _redirects(previous, identities, analyses))
-    return Prepared(site, clustering, stories, identities, previous, tuple(problems))
+    return Prepared(site, clustering, stories, identities, previous, grouped_under,
+                    tuple(problems))
+
+
+def _online_story(story_id: str, group: tuple[str, ...], previous: StoryState,
+                  identities: Identities, terms: assign.TermIndex) -> Story:
+    """A story of an incremental build: one whose articles did not change keeps the
+    central article and terms it had; the others are worked out again."""
+    record = previous.stories.get(story_id)
+    if record is not None and record.article_ids == group and record.central_id in group:
+        central, shared = record.central_id, record.terms
+    else:
+        central, shared = terms.central(group), terms.shared_terms(group)
+    return Story(id=story_id, article_ids=group, central_id=central, terms=shared,
+                 slug=identities.slugs.get(story_id))
 
 
 def _pinned(story: Story, headlines: Mapping[str, str]) -> str | None:

@@ -53,12 +53,15 @@ def cli() -> None:
 
 @cli.command()
 @project_options
+@click.option("--recluster", is_flag=True,
+              help="Group every article into stories afresh (story ids and URLs carry over "
+                   "by shared articles), instead of placing only new articles.")
 def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
-          base_url: str | None) -> None:
+          base_url: str | None, recluster: bool) -> None:
     """Build the site from the seed files."""
     try:
         config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
-        report = build_site(config, on_wait=_say_waiting)
+        report = build_site(config, on_wait=_say_waiting, recluster=recluster)
     except SitegenError as exc:
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)
@@ -169,8 +172,11 @@ def format_explanation(explanation: Explanation) -> str:
         f"Story:   {story.headline}",
         f"  id {story.story.id}, {len(story.articles)} articles, stories/{story.slug}/",
         f"  shared terms: {', '.join(story.story.terms) or '(none)'}",
-        f"Threshold: {explanation.threshold} (average similarity above the articles' "
-        "background needed to join a story)",
+        f"Threshold: {explanation.threshold} " + (
+            "(it arrived after the stories were formed: average similarity with a "
+            "story's articles needed to join it; `sitegen build --recluster` groups "
+            "everything afresh)" if explanation.incremental else
+            "(average similarity above the articles' background needed to join a story)"),
         "Closest stories:",
     ]
     for rank, candidate in enumerate(explanation.candidates, start=1):

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cluster
-from .build import prepare
+from . import assign, cluster
+from .build import BuildCache, Prepared, prepare
 from .config import Config
 from .errors import Problem, SitegenError
 from .model import Article, StoryAnalysis
@@ -32,22 +32,46 @@ class Explanation:
     story: StoryAnalysis
     threshold: float
     candidates: tuple[CandidateStory, ...]
+    incremental: bool = False
+    """True when the article was placed in an existing site (assign.py), not clustered
+    with every other article (cluster.py): the scores are then plain similarities."""
 
 
 def explain_article(config: Config, seed: str) -> Explanation:
-    prepared = prepare(config)
+    cache = BuildCache()
+    prepared = prepare(config, cache=cache)
     article = _find(prepared.site.articles.values(), seed, config.seeds_dir)
-    clustering = prepared.clustering
     by_id = {s.story.id: s for s in prepared.site.stories}
+    own = by_id[prepared.site.story_of_article[article.id]]
+    clustering = prepared.clustering
+    if clustering is None:
+        return _explain_placed(article, own, prepared, cache.terms)
     story_of_group = {g: by_id[s.id] for g, s in zip(clustering.groups, prepared.stories,
                                                      strict=True)}
-    own = by_id[prepared.site.story_of_article[article.id]]
     found = tuple(
         CandidateStory(story_of_group[c.group], c.score, c.shared_terms,
                        story_of_group[c.group] is own)
         for c in cluster.candidates(clustering, clustering.row_of(article.id))
     )
     return Explanation(article, own, config.cluster.threshold, found)
+
+
+def _explain_placed(article: Article, own: StoryAnalysis, prepared: Prepared,
+                    terms: assign.TermIndex, limit: int = 5) -> Explanation:
+    stories = prepared.site.stories
+    group_of = {a.id: index for index, s in enumerate(stories) for a in s.articles
+                if a.id != article.id}
+    sizes = [len(s.articles) - (s is own) for s in stories]
+    scores = {c.group: c.score for c in assign.story_scores(terms, article.id, group_of, sizes)}
+    scores.setdefault(stories.index(own), 0.0)
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    found = tuple(
+        CandidateStory(stories[g], score,
+                       terms.shared_terms([article.id, *(a.id for a in stories[g].articles
+                                                         if a.id != article.id)]),
+                       stories[g] is own)
+        for g, score in ranked)
+    return Explanation(article, own, assign.ONLINE_THRESHOLD, found, incremental=True)
 
 
 def _find(pool: Iterable[Article], seed: str, seeds_dir: Path) -> Article:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from .model import RetiredStory, StoryRecord, StoryState
+from .model import RetiredStory, Story, StoryRecord, StoryState
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +79,25 @@ def new_story_id(founder: str, taken: AbstractSet[str]) -> str:
         salt += 1
 
 
-def next_state(previous: StoryState, stories: Iterable[tuple[str, str, tuple[str, ...]]],
-               retired: Mapping[str, RetiredStory]) -> StoryState:
-    """The state after this build, from (id, slug, article ids) of every story.
+def next_state(previous: StoryState, stories: Iterable[Story],
+               retired: Mapping[str, RetiredStory], fingerprint: str) -> StoryState:
+    """The state after this build, from every story (with its published slug).
 
     Unchanged stories give back `previous` itself, so a no-change build writes nothing.
     """
     sequence = previous.sequence + 1
     live = {
-        story_id: StoryRecord(slug, article_ids,
-                              previous.stories[story_id].created
-                              if story_id in previous.stories else sequence)
-        for story_id, slug, article_ids in stories
+        story.id: StoryRecord(story.slug or "", story.article_ids,
+                              previous.stories[story.id].created
+                              if story.id in previous.stories else sequence,
+                              story.central_id, story.terms)
+        for story in stories
     }
     all_retired = {**previous.retired, **retired}
-    if live == dict(previous.stories) and all_retired == dict(previous.retired):
+    if live == dict(previous.stories) and all_retired == dict(previous.retired) \
+            and fingerprint == previous.fingerprint:
         return previous
-    return StoryState(sequence, live, all_retired)
+    return StoryState(sequence, live, all_retired, fingerprint)
 
 
 def redirect_targets(retired: Mapping[str, RetiredStory],

@@ -61,6 +61,9 @@ class StoryRecord:
     article_ids: tuple[str, ...]
     created: int
     """Sequence number of the build that created it: lower is older."""
+    central_id: str | None = None
+    terms: tuple[str, ...] = ()
+    """As last computed: a story whose articles did not change keeps them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class StoryState:
     """How many builds have saved this state."""
     stories: Mapping[str, StoryRecord] = field(default_factory=dict)
     retired: Mapping[str, RetiredStory] = field(default_factory=dict)
+    fingerprint: str = ""
+    """The clustering settings and overrides the stories were grouped under."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,10 @@ def save_state(path: Path, state: StoryState) -> None:
     data = {
         "format": FORMAT,
         "sequence": state.sequence,
+        "fingerprint": state.fingerprint,
         "stories": {
-            story_id: {"slug": r.slug, "created": r.created, "articles": list(r.article_ids)}
+            story_id: {"slug": r.slug, "created": r.created, "articles": list(r.article_ids),
+                       "central": r.central_id, "terms": list(r.terms)}
             for story_id, r in sorted(state.stories.items())
         },
         "retired": {
@@ -61,9 +63,12 @@ def _decode(data: Any) -> StoryState:
         raise ValueError(f"unknown format {data.get('format')!r}")
     return StoryState(
         sequence=int(data["sequence"]),
+        fingerprint=str(data.get("fingerprint", "")),
         stories={
             str(k): StoryRecord(_slug(v["slug"]), tuple(map(str, v["articles"])),
-                                int(v["created"]))
+                                int(v["created"]),
+                                None if v.get("central") is None else str(v["central"]),
+                                tuple(map(str, v.get("terms", ()))))
             for k, v in data["stories"].items()
         },
         retired={

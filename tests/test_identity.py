@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sitegen.identity import assign_ids, next_state, redirect_targets
-from sitegen.model import RetiredStory, StoryRecord, StoryState
+from sitegen.model import RetiredStory, Story, StoryRecord, StoryState
 
 
 def state(**stories: tuple[tuple[str, ...], int]) -> StoryState:
-    return StoryState(5, {sid: StoryRecord(f"slug-{sid}", arts, created)
+    return StoryState(5, {sid: StoryRecord(f"slug-{sid}", arts, created, arts[0])
                           for sid, (arts, created) in stories.items()}, {})
 
 
@@ -55,8 +55,9 @@ def test_redirects_follow_chains_of_retirements():
 
 def test_an_unchanged_build_keeps_the_state_object():
     previous = state(old=(("a", "b"), 1))
-    assert next_state(previous, [("old", "slug-old", ("a", "b"))], {}) is previous
-    grown = next_state(previous, [("old", "slug-old", ("a", "b", "c"))], {})
+    unchanged = Story("old", ("a", "b"), "a", (), "slug-old")
+    assert next_state(previous, [unchanged], {}, "") is previous
+    grown = next_state(previous, [Story("old", ("a", "b", "c"), "a", (), "slug-old")], {}, "")
     assert grown.sequence == previous.sequence + 1
     assert grown.stories["old"].created == 1
 

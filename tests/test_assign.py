@@ -1,0 +1,103 @@
+"""Incremental grouping: once a site has stories, new articles join them (or start their
+own) without the archive being clustered again; a burst, a settings or stories.toml
+change, or --recluster groups everything afresh."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from sitegen import assign
+from sitegen.build import BuildCache, prepare
+from sitegen.cli import cli
+from sitegen.config import load_config
+from sitegen.model import Article
+
+FLOOD = ("title: {title}\ndate: 2025-03-0{day}\n\nThe river Elm burst its banks in Elmford on "
+         "Monday; residents of Elmford were evacuated by boat as flood water rose. {extra}")
+FINAL = ("title: Calder wins the cup final\ndate: 2025-03-02\n\nCalder Rovers won the cup final "
+         "on penalties after a goalless draw at the national stadium.")
+
+
+def flood(title: str, day: int, extra: str = "") -> str:
+    return FLOOD.format(title=title, day=day, extra=extra)
+
+
+def test_a_new_article_joins_its_story_without_reclustering(make_site):
+    project = make_site({"seeds/a.txt": flood("River floods Elmford", 1),
+                         "seeds/b.txt": flood("Elmford evacuated as river rises", 1),
+                         "seeds/c.txt": FINAL})
+    project.build()
+    project.write("seeds/d.txt", flood("Elmford flood: boats rescue residents", 2,
+                                       "Boats rescued more residents."))
+    project.write("seeds/e.txt", "title: Village bakery given bread award\n\nA village "
+                                 "bakery was given the sourdough prize for its rye loaf.")
+    prepared = prepare(load_config(project_dir=project.root))
+    assert prepared.clustering is None  # placed, not clustered
+    story_of = prepared.site.story_of_article
+    ids = {a.seed: a.id for a in prepared.site.articles.values()}
+    assert story_of[ids["d.txt"]] == story_of[ids["a.txt"]] == story_of[ids["b.txt"]]
+    assert story_of[ids["e.txt"]] not in {story_of[ids["a.txt"]], story_of[ids["c.txt"]]}
+    before = {s["id"] for s in project.stories()}
+    project.build()
+    assert before <= {s["id"] for s in project.stories()}  # every story kept its id
+
+
+def test_bursts_settings_changes_and_recluster_group_afresh(make_site):
+    project = make_site({"seeds/a.txt": flood("River floods Elmford", 1), "seeds/c.txt": FINAL})
+    project.build()
+    config = load_config(project_dir=project.root)
+    assert prepare(config).clustering is None
+    assert prepare(config, recluster=True).clustering is not None
+    for number in range(assign.MOST_NEW + 1):
+        project.write(f"seeds/n{number}.txt", f"Note {number} on the harbour at Calder.")
+    assert prepare(config).clustering is not None  # a burst
+    project.build()
+    project.write("sitegen.toml", "[cluster]\nthreshold = 0.09\n")
+    assert prepare(load_config(project_dir=project.root)).clustering is not None
+    project.build()
+    project.write("stories.toml", '[[apart]]\narticles = ["a.txt", "c.txt"]\n')
+    assert prepare(load_config(project_dir=project.root)).clustering is not None
+
+
+def test_recluster_flag_and_explain_of_a_placed_article(make_site, monkeypatch):
+    project = make_site({"seeds/a.txt": flood("River floods Elmford", 1), "seeds/c.txt": FINAL})
+    project.build()
+    monkeypatch.chdir(project.root)
+    project.write("seeds/d.txt", flood("Elmford flood: boats rescue residents", 2))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["explain", "d.txt"], catch_exceptions=False)
+    assert "arrived after the stories were formed" in result.output
+    assert "(joined)" in result.output
+    result = runner.invoke(cli, ["build", "--recluster"], catch_exceptions=False)
+    assert result.exit_code == 0
+    state = json.loads((project.root / ".sitegen" / "state.json").read_text())
+    assert len(state["stories"]) == 2
+
+
+def test_term_index_gives_the_same_numbers_in_any_order():
+    def article(name: str, text: str) -> Article:
+        return Article(id=name, seed=name, title=name, title_derived=False, text=text,
+                       body_html="", published="2025-03-01", source=None, original_url=None)
+
+    pool = {n: article(n, t) for n, t in [
+        ("a", "flood waters rose in Elmford and residents fled by boat"),
+        ("b", "Elmford residents fled flood waters by boat on Monday"),
+        ("c", "the cup final ended in penalties at the stadium"),
+        ("d", "penalties decided the cup final after a goalless draw"),
+    ]}
+    forward, backward = assign.TermIndex(), assign.TermIndex()
+    forward.sync(pool)
+    for name in ["d", "c", "b", "a"]:
+        backward.sync({k: v for k, v in pool.items() if k >= name})
+    for x in pool:
+        for y in pool:
+            assert forward.similarity(x, y) == backward.similarity(x, y)
+    assert forward.similarity("a", "b") > 0.1 > forward.similarity("a", "c")
+    assert forward.shared_terms(["a", "b"]) == backward.shared_terms(["a", "b"])
+    assert forward.central(["c", "d"]) == backward.central(["c", "d"])
+    backward.sync({k: v for k, v in pool.items() if k != "a"})
+    assert "a" not in backward.docs and all("a" not in p for p in backward.postings.values())
+    cache = BuildCache()
+    assert isinstance(cache.terms, assign.TermIndex)
