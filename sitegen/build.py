@@ -8,7 +8,7 @@ plain data the previous one produced.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,7 +31,7 @@ from .cluster import Clustering
 from .config import Config
 from .errors import Problem, SitegenError
 from .identity import Identities
-from .model import BuildReport, Page, Site, SiteInfo, Story, StoryState
+from .model import Article, BuildReport, Page, Site, SiteInfo, Story, StoryState
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,24 @@ class BuildCache:
     builds). Only ever a shortcut: a build with an empty cache gives the same site."""
 
     def __init__(self) -> None:
+        self.seeds: dict[str, ingest.SeedReading] = {}
         self.terms = assign.TermIndex()
+        self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
+
+    def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
+                summary_chars: int, headlines: Mapping[str, str]
+                ) -> list[analyze.StoryAnalysis]:
+        """Analyze each story, reusing the last build's analysis of a story whose
+        identity, articles (by value) and settings are all unchanged."""
+        kept: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
+        for story in stories:
+            pinned = _pinned(story, headlines)
+            key = (story, tuple(articles[a] for a in story.article_ids), summary_chars,
+                   pinned)
+            found = self.analyses.get(key)
+            kept[key] = found or analyze.analyze_story(story, articles, summary_chars, pinned)
+        self.analyses = kept
+        return list(kept.values())
 
 
 def state_file(config: Config) -> Path:
@@ -137,7 +154,7 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
     timings = {} if timings is None else timings
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):
-        articles, problems = ingest.read_articles(config.seeds_dir)
+        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds)
         previous, state_problems = state.load_state(state_file(config))
         fixes, fix_problems = overrides.read_overrides(
             config.project_dir / overrides.FILE_NAME, articles, previous)
@@ -170,11 +187,7 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
             stories = tuple(_online_story(story_id, group, previous, identities, cache.terms)
                             for story_id, group in zip(identities.ids, groups, strict=True))
     with _timed(timings, "analyze"):
-        analyses = [
-            analyze.analyze_story(s, by_id, config.summary_max_chars,
-                                  _pinned(s, fixes.headlines))
-            for s in stories
-        ]
+        analyses = cache.analyze(stories, by_id, config.summary_max_chars, fixes.headlines)
         info = SiteInfo(config.title, config.description, config.base_url, config.language,
                         config.per_page, config.search)
         site = analyze.assemble_site(info, analyses, by_id,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
@@ -40,26 +42,72 @@ a million would take minutes); no article has this many links."""
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
 
-def read_articles(seeds_dir: Path) -> tuple[list[Article], list[Problem]]:
-    """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error."""
+@dataclass(frozen=True, slots=True)
+class SeedReading:
+    """What one seed file gave, kept by `sitegen watch` so unchanged seeds are not read
+    again (see read_articles)."""
+
+    signature: tuple[int, int, int]
+    """Size, modification time (ns) and inode when read."""
+    trusted: bool
+    """Read well after its last modification: a later change cannot share its timestamp."""
+    articles: tuple[tuple[Article, int | None], ...]
+    problems: tuple[Problem, ...]
+
+
+RACY_NS = 2_000_000_000
+"""A file modified this recently may be modified again within one timestamp tick (git's
+"racy" files): its reading is not trusted until it is read again later."""
+
+
+def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None
+                  ) -> tuple[list[Article], list[Problem]]:
+    """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error.
+
+    With `memo` (seed label -> reading, from the previous call), a seed whose size,
+    modification time and inode are unchanged is not read again; `memo` is updated.
+    """
     if not seeds_dir.is_dir():
         raise SitegenError(Problem(str(seeds_dir), None, "seeds folder not found"))
     problems: list[Problem] = []
     renderer = MarkdownRenderer()
     articles: dict[str, Article] = {}
+    readings: dict[str, SeedReading] = {}
     for path in seed_files(seeds_dir, problems):
         label = path.relative_to(seeds_dir).as_posix()
-        try:
-            for article, line in read_seed_articles(path, label, renderer, problems):
-                if article.id in articles:
-                    kept = articles[article.id].seed
-                    problems.append(Problem(label, line, f"same article as {kept}; skipped"))
-                    continue
-                articles[article.id] = article
-        except Exception as exc:  # a bug costs one seed, never the site
-            problems.append(Problem(label, None, f"{INTERNAL_ERROR} ({type(exc).__name__}: "
-                                                 f"{exc}); skipped, please report it"))
+        reading = _reading(path, label, renderer, (memo or {}).get(label))
+        readings[label] = reading
+        problems.extend(reading.problems)
+        for article, line in reading.articles:
+            if article.id in articles:
+                kept = articles[article.id].seed
+                problems.append(Problem(label, line, f"same article as {kept}; skipped"))
+                continue
+            articles[article.id] = article
+    if memo is not None:
+        memo.clear()
+        memo.update(readings)
     return list(articles.values()), problems
+
+
+def _reading(path: Path, label: str, renderer: MarkdownRenderer,
+             known: SeedReading | None) -> SeedReading:
+    try:
+        stat = path.stat()
+        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except OSError:
+        signature = (-1, -1, -1)
+    if known is not None and known.trusted and known.signature == signature:
+        return known
+    trusted = signature[1] >= 0 and time.time_ns() - signature[1] > RACY_NS
+    problems: list[Problem] = []
+    try:
+        found = tuple(read_seed_articles(path, label, renderer, problems))
+    except Exception as exc:  # a bug costs one seed, never the site
+        found = ()
+        problems.append(Problem(label, None, f"{INTERNAL_ERROR} ({type(exc).__name__}: "
+                                             f"{exc}); skipped, please report it"))
+    return SeedReading(signature, trusted, found, tuple(problems))
 
 
 INTERNAL_ERROR = "sitegen failed to read this seed"

@@ -19,7 +19,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .build import build_site
+from .build import BuildCache, build_site
 from .config import Config
 from .errors import SitegenError
 from .ingest import is_editor_leftover
@@ -53,6 +53,8 @@ class Watcher:
         self._changed: set[str] = set()
         self._last_event = 0.0
         self._wake = threading.Condition()
+        self._cache = BuildCache()
+        self._cached_for: Config | None = None
         self.builds = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -106,7 +108,10 @@ class Watcher:
         start = time.perf_counter()
         report, error = None, None
         try:
-            report = build_site(self._load())
+            config = self._load()
+            if config != self._cached_for:  # another configuration: start afresh
+                self._cache, self._cached_for = BuildCache(), config
+            report = build_site(config, cache=self._cache)
         except SitegenError as exc:
             error = str(exc)
         except Exception as exc:  # keep watching whatever went wrong; say what it was
