@@ -21,6 +21,7 @@ from . import (
     files,
     identity,
     ingest,
+    memo,
     overrides,
     render,
     search,
@@ -31,7 +32,7 @@ from .cluster import Clustering
 from .config import Config
 from .errors import Problem, SitegenError
 from .identity import Identities
-from .model import Article, BuildReport, Page, Site, SiteInfo, Story, StoryState
+from .model import Article, BuildReport, Page, Site, SiteInfo, Story, StoryState, WriteReport
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,14 @@ class BuildCache:
         self.seeds: dict[str, ingest.SeedReading] = {}
         self.terms = assign.TermIndex()
         self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
+        self.pages = memo.RenderMemo()
+        self.site_paths: dict[Path, frozenset[str]] = {}
+        """Output folder -> the files the last build left there."""
+
+    def forget_site(self) -> None:
+        """After a failed write: the output may not be what the memo says."""
+        self.pages = memo.RenderMemo()
+        self.site_paths = {}
 
     def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
                 summary_chars: int, headlines: Mapping[str, str]
@@ -65,14 +74,19 @@ class BuildCache:
         """Analyze each story, reusing the last build's analysis of a story whose
         identity, articles (by value) and settings are all unchanged."""
         kept: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
+        analyses = []
         for story in stories:
             pinned = _pinned(story, headlines)
-            key = (story, tuple(articles[a] for a in story.article_ids), summary_chars,
-                   pinned)
-            found = self.analyses.get(key)
-            kept[key] = found or analyze.analyze_story(story, articles, summary_chars, pinned)
+            members = tuple(articles[a] for a in story.article_ids)
+            found = self.analyses.get((story, members, summary_chars, pinned))
+            if found is None:
+                found = analyze.analyze_story(story, articles, summary_chars, pinned)
+                # As the next build will ask for it: by then a new story has its slug
+                found = replace(found, story=replace(story, slug=found.slug))
+            analyses.append(found)
+            kept[(found.story, members, summary_chars, pinned)] = found
         self.analyses = kept
-        return list(kept.values())
+        return analyses
 
 
 def state_file(config: Config) -> Path:
@@ -91,7 +105,7 @@ LOCK_WAIT = 60.0
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC),
                on_wait: Callable[[str], None] = lambda holder: None,
                lock_wait: float = LOCK_WAIT, recluster: bool = False,
-               cache: BuildCache | None = None) -> BuildReport:
+               cache: BuildCache | None = None, search_later: bool = False) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
     Raises SitegenError when the site cannot be built; the previous site and state are
@@ -101,12 +115,14 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
     New articles join the existing stories; `recluster` groups every article afresh (old
     story ids carry over by shared articles). `cache` carries work from one build to the
-    next (see BuildCache).
+    next (see BuildCache). `search_later` leaves the search index as it was, to be
+    brought up to date by `refresh_search` (the slowest step: `sitegen watch` runs it when
+    news pauses, so pages show new articles at once).
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
         with files.exclusive(lock, lock_wait, on_wait):
-            return _build_locked(config, now, recluster, cache or BuildCache())
+            return _build_locked(config, now, recluster, cache or BuildCache(), search_later)
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
                                    f"another build of this project is running (process "
@@ -115,37 +131,68 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
 
 def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
-                  cache: BuildCache) -> BuildReport:
+                  cache: BuildCache, search_later: bool) -> BuildReport:
     timings: dict[str, float] = {}
     prepared = prepare(config, timings, recluster=recluster, cache=cache)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
     previous_export = _read_if_exists(config.out_dir / "stories.json")
+    cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
+                       config.out_dir))
     pages = render.render_site(prepared.site, env,
                                generated=now().isoformat(timespec="seconds"),
-                               previous_export=previous_export)
+                               previous_export=previous_export, memo=cache.pages)
 
     def search_pages(staged: Path) -> list[Page]:
         with _timed(timings, "search"):
             return search.search_index(staged, config.language)
 
+    index_now = config.search and not search_later
     with _timed(timings, "write"):
-        report = write.write_site(_timed_iter(pages, timings, "render"), config.static_dirs,
-                                  config.out_dir, search_pages if config.search else None)
+        try:
+            report = write.write_site(
+                _timed_iter(pages, timings, "render"), config.static_dirs, config.out_dir,
+                search_pages if index_now else None,
+                previous_paths=cache.site_paths.get(config.out_dir),
+                keep=search.BUNDLE if config.search and search_later else None)
+        except BaseException:
+            cache.forget_site()  # it may be half updated: trust nothing about it
+            raise
         new_state = identity.next_state(
             prepared.previous,
             (replace(s.story, slug=s.slug) for s in prepared.site.stories),
             prepared.identities.retired, prepared.fingerprint)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)
+        cache.pages.commit()
+        cache.site_paths = {config.out_dir: report.paths}
     # pages are rendered, and the search index made, as the writer asks for them
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
-    cache = env.bytecode_cache
-    cache_problems = tuple(cache.problems()) if isinstance(cache, render.CheckedBytecodeCache) \
-        else ()
+    templates = env.bytecode_cache
+    cache_problems = tuple(templates.problems()) \
+        if isinstance(templates, render.CheckedBytecodeCache) else ()
     return BuildReport(articles=len(prepared.site.articles), stories=len(prepared.stories),
                        write=report,
                        problems=prepared.problems + report.problems + cache_problems,
                        timings=timings)
+
+
+def refresh_search(config: Config, cache: BuildCache | None = None,
+                   lock_wait: float = LOCK_WAIT) -> WriteReport:
+    """Bring the search index of the built site up to date (after `search_later` builds)."""
+    lock = config.project_dir / ".sitegen" / "build.lock"
+    cache = cache or BuildCache()
+    with files.exclusive(lock, lock_wait):
+        try:
+            report = write.update_folder(config.out_dir, search.BUNDLE,
+                                         search.search_index(config.out_dir, config.language))
+        except BaseException:
+            cache.forget_site()
+            raise
+        known = cache.site_paths.get(config.out_dir)
+        if known is not None:
+            cache.site_paths[config.out_dir] = frozenset(
+                p for p in known if not p.startswith(f"{search.BUNDLE}/")) | report.paths
+        return report
 
 
 def prepare(config: Config, timings: dict[str, float] | None = None, *,

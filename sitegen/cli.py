@@ -118,7 +118,7 @@ def serve(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
 
     def after(outcome: BuildOutcome) -> None:
         click.echo(describe(outcome, config.project_dir))
-        if outcome.error is None:
+        if outcome.error is None and not outcome.search:
             signal.bump()  # the new site is in place: open pages may reload
 
     threading.Thread(target=server.serve_forever, daemon=True).start()

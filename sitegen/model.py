@@ -202,6 +202,8 @@ class Page:
 
     path: str
     content: bytes
+    unchanged: bool = False
+    """Known to be byte for byte the page the last build wrote at this path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,8 @@ class WriteReport:
     unchanged: int
     removed: int
     problems: tuple[Problem, ...] = ()
+    paths: frozenset[str] = field(default=frozenset(), repr=False)
+    """Every file of the site as written."""
 
 
 @dataclass(frozen=True, slots=True)

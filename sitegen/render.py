@@ -8,6 +8,8 @@ sub-path such as `/repo/`.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -25,6 +27,7 @@ import jinja2
 
 from . import browse, feeds
 from .errors import Problem, TemplateError
+from .memo import Keyed, RenderMemo, identities
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
 from .text import slugify
 
@@ -101,8 +104,14 @@ def slug_path(slug: str) -> str:
 
 
 def article_path(article: Article) -> str:
-    token = hashlib.sha256(article.id.encode()).hexdigest()[:10]
-    return f"articles/{slugify(article.title, 50) or 'article'}-{token}/"
+    return _article_path(article.id, article.title)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _article_path(article_id: str, title: str) -> str:
+    """Asked for several times per article and build (its page, its story, feeds, export)."""
+    token = hashlib.sha256(article_id.encode()).hexdigest()[:10]
+    return f"articles/{slugify(title, 50) or 'article'}-{token}/"
 
 
 def name_path(slug: str) -> str:
@@ -139,8 +148,11 @@ def name_index(site: Site) -> list[NameIndex]:
             found.setdefault(entity.slug, []).append((entity.name, entity.kind, story))
     index = []
     for slug, uses in found.items():
-        name = Counter(u[0] for u in uses).most_common(1)[0][0]
-        kind = Counter(u[1] for u in uses).most_common(1)[0][0]
+        if len(uses) == 1:  # most names: no need to count
+            name, kind = uses[0][0], uses[0][1]
+        else:
+            name = Counter(u[0] for u in uses).most_common(1)[0][0]
+            kind = Counter(u[1] for u in uses).most_common(1)[0][0]
         index.append(NameIndex(slug, name, kind, tuple(u[2] for u in uses)))
     return sorted(index, key=lambda n: (-len(n.stories), n.name.casefold()))
 
@@ -162,55 +174,94 @@ def outlet_index(site: Site) -> list[OutletIndex]:
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
-                previous_export: bytes | None) -> Iterator[Page]:
-    """Every page of the site, one at a time, so memory does not grow with the archive."""
+                previous_export: bytes | None, memo: RenderMemo | None = None
+                ) -> Iterator[Page]:
+    """Every page of the site, one at a time, so memory does not grow with the archive.
+    With `memo` (started for this theme and these settings), pages whose context did not
+    change since the last build are taken from it instead of rendered."""
     info = site.info
-    stories_by_id = {s.story.id: s for s in site.stories}
+    memo = memo or RenderMemo()
     names, outlets = name_index(site), outlet_index(site)
     site_feed = [_feed_link(info, info.title, "")]
     listed: list[tuple[str, str | None]] = []
     """(page URL, last change) of every page, for the sitemap."""
 
     def page(template: str, path: str, lastmod: str | None = None,
-             feeds: Sequence[dict[str, str]] = (), **context: Any) -> Page:
+             feeds: Sequence[dict[str, str]] = (), key: Any = None, **context: Any) -> Page:
+        """`key`: what the page is made from, when less than its whole context says it
+        (a story page: the story and the site settings, which the memo knows)."""
         listed.append((path.removesuffix("index.html"), lastmod))
-        return _render(env, template, path, site, feeds=[*site_feed, *feeds] if info.base_url
-                       else [], **context)
+        links = [*site_feed, *feeds] if info.base_url else []
+        return memo.page(path, (template, key) if key else (template, links, context),
+                         lambda: _render(env, template, path, site, feeds=links,
+                                         **context).content)
 
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     for listing in browse.paginate("", info.title, site.stories, info.per_page):
-        yield page("index.html", listing.path + "index.html", newest, listing=listing,
-                   stories=listing.stories)
+        keep: list[object] = []
+        key = Keyed((listing.path, listing.title, identities(listing.stories, keep),
+                     listing.number, listing.pages, listing.crumbs), keep)
+        yield page("index.html", listing.path + "index.html", newest, key=key,
+                   listing=listing, stories=listing.stories)
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
     for period in browse.archive(site.stories):
-        yield page("archive.html", period.path + "index.html", period=period)
+        keep = []
+        key = Keyed((period.path, period.title, identities(period.stories, keep),
+                     period.children, period.crumbs, period.lists_stories), keep)
+        yield page("archive.html", period.path + "index.html", key=key, period=period)
     for story in site.stories:
         yield page("story.html", story_path(story) + "index.html", story.last_seen,
                    [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
-                   story=story)
+                   key=(story,), story=story)
     for story in site.stories:
         for article in story.articles:
             yield page("article.html", article_path(article) + "index.html",
-                       article.published, story=stories_by_id[story.story.id], article=article)
+                       article.published, key=(story, article), story=story,
+                       article=article)
     if info.search:
         yield page("search.html", "search/index.html")
-    yield page("names.html", "names/index.html", names=names)
-    for entry in names:
-        yield page("name.html", name_path(entry.slug) + "index.html", entry=entry)
-    yield page("outlets.html", "outlets/index.html", outlets=outlets)
-    for outlet in outlets:
+    name_keys = [_name_key(entry) for entry in names]
+    yield page("names.html", "names/index.html", key=_joined(name_keys), names=names)
+    for entry, key in zip(names, name_keys, strict=True):
+        yield page("name.html", name_path(entry.slug) + "index.html", key=key, entry=entry)
+    outlet_keys = [_outlet_key(outlet) for outlet in outlets]
+    yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
+               outlets=outlets)
+    for outlet, key in zip(outlets, outlet_keys, strict=True):
         yield page("outlet.html", outlet.path + "index.html", outlet.articles[0][0].published,
-                   [_feed_link(info, outlet.name, outlet.path)], outlet=outlet)
+                   [_feed_link(info, outlet.name, outlet.path)], key=key, outlet=outlet)
     for old_path, new_path in sorted(site.redirects.items()):
-        yield _render(env, "redirect.html", old_path + "index.html", site, target=new_path)
-    yield _render(env, "404.html", "404.html", site, absolute_root=True, feeds=[])
-    yield Page("stories.json", export_json(site, generated, previous_export))
+        path = old_path + "index.html"
+        yield memo.page(path, ("redirect.html", new_path),
+                        lambda p=path, t=new_path: _render(env, "redirect.html", p, site,
+                                                           target=t).content)
+    yield memo.page("404.html", ("404.html",), lambda: _render(
+        env, "404.html", "404.html", site, absolute_root=True, feeds=[]).content)
+    yield Page("stories.json", export_json(site, generated, previous_export, memo))
     yield feeds.robots(info)
     if info.base_url:
-        yield from _feeds(site, outlets)
-        yield feeds.sitemap(info, listed)
+        yield from _feeds(site, outlets, memo)
+        yield memo.page("sitemap.xml", tuple(listed),
+                        lambda: feeds.sitemap(info, listed).content)
+
+
+def _name_key(entry: NameIndex) -> Keyed:
+    keep: list[object] = []
+    return Keyed((entry.slug, entry.name, entry.kind, identities(entry.stories, keep)), keep)
+
+
+def _outlet_key(outlet: OutletIndex) -> Keyed:
+    keep: list[object] = []
+    articles = identities([a for a, _ in outlet.articles], keep)
+    stories = identities([s for _, s in outlet.articles], keep)
+    return Keyed((outlet.name, outlet.path, articles, stories), keep)
+
+
+def _joined(keys: Sequence[Keyed]) -> Keyed:
+    """One key for a page listing everything the given keys stand for."""
+    return Keyed(tuple(k.key for k in keys), [o for k in keys for o in k.keep])
 
 
 def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:
@@ -218,23 +269,26 @@ def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:
     return {"title": title, "atom": info.base_url + atom, "rss": info.base_url + rss}
 
 
-def _feeds(site: Site, outlets: Sequence[OutletIndex]) -> Iterator[Page]:
+def _feeds(site: Site, outlets: Sequence[OutletIndex], memo: RenderMemo) -> Iterator[Page]:
     info = site.info
     paths = {s.story.id: story_path(s) for s in site.stories}
+
+    def feed(spec: feeds.FeedSpec) -> list[Page]:
+        return memo.pages(f"{spec.page}\x00feed", spec, lambda: feeds.render_feed(info, spec))
+
     entries = feeds.site_entries(info, site, paths)
-    yield from feeds.render_feed(info, feeds.FeedSpec("", info.title, info.description,
-                                                      entries))
-    yield feeds.json_feed(info, entries)
+    yield from feed(feeds.FeedSpec("", info.title, info.description, entries))
+    yield memo.page("feed.json", entries, lambda: feeds.json_feed(info, entries).content)
     for story in site.stories:
         articles = [feeds.article_entry(info, a, article_path(a))
                     for a in sorted(story.articles, key=lambda a: a.published or "",
                                     reverse=True)]
-        yield from feeds.render_feed(info, feeds.FeedSpec(
+        yield from feed(feeds.FeedSpec(
             paths[story.story.id], f"{story.headline} · {info.title}",
             f"Every article about this story, as it arrives. {story.summary}", articles))
     for outlet in outlets:
         articles = [feeds.article_entry(info, a, article_path(a)) for a, _ in outlet.articles]
-        yield from feeds.render_feed(info, feeds.FeedSpec(
+        yield from feed(feeds.FeedSpec(
             outlet.path, f"{outlet.name} · {info.title}", f"Articles from {outlet.name}.",
             articles))
 
@@ -302,10 +356,6 @@ def nice_date(value: str | None) -> str:
 # --- stories.json ---------------------------------------------------------------------------
 
 
-def export_payload(site: Site) -> list[dict[str, Any]]:
-    return [_export_story(s) for s in site.stories]
-
-
 def _export_story(s: StoryAnalysis) -> dict[str, Any]:
     return {
         "id": s.story.id,
@@ -353,16 +403,24 @@ def _export_story(s: StoryAnalysis) -> dict[str, Any]:
     }
 
 
-def export_json(site: Site, generated: str, previous: bytes | None) -> bytes:
-    """The stories.json contract. `generated` keeps its old value when nothing else changed,
-    so a rebuild with no change rewrites no file."""
-    stories = export_payload(site)
-    try:
-        old = json.loads(previous) if previous else None
-    except (ValueError, UnicodeDecodeError):
-        old = None
-    if isinstance(old, dict) and old.get("stories") == stories and "generated" in old:
-        generated = old["generated"]
-    text = json.dumps({"generated": generated, "stories": stories}, ensure_ascii=False, indent=1)
-    return (text + "\n").encode("utf-8")
+_EXPORT_HEAD = b'{\n "generated": '
 
+
+def export_json(site: Site, generated: str, previous: bytes | None,
+                memo: RenderMemo | None = None) -> bytes:
+    """The stories.json contract. `generated` keeps its old value when nothing else changed,
+    so a rebuild with no change rewrites no file.
+
+    Written as json.dumps(..., indent=1) would write it, one story at a time, so that with
+    `memo` an unchanged story is not serialized again."""
+    memo = memo or RenderMemo()
+    parts = [memo.value(f"{s.story.id}\x00json", s, lambda s=s: json.dumps(
+        _export_story(s), ensure_ascii=False, indent=1).replace("\n", "\n  "))[0]
+        for s in site.stories]
+    body = (',\n "stories": [\n  ' + ",\n  ".join(parts) + "\n ]\n}\n" if parts
+            else ',\n "stories": []\n}\n').encode("utf-8")
+    if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
+        with contextlib.suppress(ValueError):
+            kept = json.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
+            generated = kept if isinstance(kept, str) else generated
+    return _EXPORT_HEAD + json.dumps(generated, ensure_ascii=False).encode("utf-8") + body
