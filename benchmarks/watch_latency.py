@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from markupsafe import escape
@@ -35,7 +37,12 @@ def main() -> None:
     parser.add_argument("--arrivals", type=int, default=20)
     args = parser.parse_args()
     articles = list(generate(args.articles + args.arrivals))
-    initial, arriving = articles[: args.articles], articles[args.articles:]
+    initial = articles[: args.articles]
+    # News arrives as it happens: each arrival is dated after everything in the site, so
+    # it belongs on the front page (an old article may rightly leave the front unchanged)
+    latest = max(a.day for a in initial)
+    arriving = [replace(a, day=latest + timedelta(days=1 + n // 5))
+                for n, a in enumerate(articles[args.articles:])]
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder)
         (project / "seeds").mkdir()
@@ -52,7 +59,7 @@ def main() -> None:
                     raise SystemExit("the first build did not finish")
                 time.sleep(0.2)
             print(f"first build: {time.monotonic() - start:.1f}s; "
-                  f"{len(site_seeds(project))} articles in the site")
+                  f"{len(site_seeds(project))} articles in the site", flush=True)
             for article in arriving:
                 front = project / "site/index.html"
                 before = front.stat().st_mtime_ns
@@ -71,7 +78,7 @@ def main() -> None:
                     if url and page.is_file() and title in page.read_text():
                         break
                 latencies.append(time.monotonic() - written)
-                print(f"  {seed}: {latencies[-1]:.2f}s")
+                print(f"  {seed}: {latencies[-1]:.2f}s", flush=True)
         finally:
             watcher.terminate()
             watcher.wait(timeout=60)

@@ -176,23 +176,16 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
                        timings=timings)
 
 
-def refresh_search(config: Config, cache: BuildCache | None = None,
-                   lock_wait: float = LOCK_WAIT) -> WriteReport:
-    """Bring the search index of the built site up to date (after `search_later` builds)."""
+def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
+    """Bring the search index of the built site up to date (after `search_later` builds).
+
+    The pages are indexed without the build lock, since indexing takes longest and builds
+    must not wait for it; only replacing the index files takes the lock. A build that ran
+    meanwhile may leave the index a step behind again: the caller then refreshes again."""
+    pages = search.search_index(config.out_dir, config.language)
     lock = config.project_dir / ".sitegen" / "build.lock"
-    cache = cache or BuildCache()
     with files.exclusive(lock, lock_wait):
-        try:
-            report = write.update_folder(config.out_dir, search.BUNDLE,
-                                         search.search_index(config.out_dir, config.language))
-        except BaseException:
-            cache.forget_site()
-            raise
-        known = cache.site_paths.get(config.out_dir)
-        if known is not None:
-            cache.site_paths[config.out_dir] = frozenset(
-                p for p in known if not p.startswith(f"{search.BUNDLE}/")) | report.paths
-        return report
+        return write.update_folder(config.out_dir, search.BUNDLE, pages)
 
 
 def prepare(config: Config, timings: dict[str, float] | None = None, *,

@@ -63,6 +63,7 @@ class Watcher:
         self._cache = BuildCache()
         self._cached_for: Config | None = None
         self._search_behind = False
+        self._search_thread: threading.Thread | None = None
         self.builds = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -80,11 +81,20 @@ class Watcher:
                     # templates/ or static/ may have just been created: watch them too
                     self._watch_new_folders(observer, handler, config, scheduled)
                     self._build(triggers)
-                elif self._search_behind and not stop.is_set():
-                    self._refresh_search()
+                elif self._search_due() and not stop.is_set():
+                    # in the background: a seed arriving meanwhile is built at once
+                    self._search_thread = threading.Thread(target=self._refresh_search,
+                                                           daemon=True)
+                    self._search_thread.start()
         finally:
             observer.stop()
             observer.join()
+            if self._search_thread is not None:
+                self._search_thread.join(timeout=120)
+
+    def _search_due(self) -> bool:
+        running = self._search_thread is not None and self._search_thread.is_alive()
+        return self._search_behind and not running
 
     @staticmethod
     def _watch_new_folders(observer: Any, handler: FileSystemEventHandler, config: Config,
@@ -106,7 +116,7 @@ class Watcher:
         idle_until = time.monotonic() + SEARCH_IDLE_SECONDS
         with self._wake:
             while not self._changed and not stop.is_set():
-                if self._search_behind and time.monotonic() >= idle_until:
+                if self._search_due() and time.monotonic() >= idle_until:
                     return ()
                 self._wake.wait(timeout=0.2)
             while not stop.is_set():
@@ -144,7 +154,7 @@ class Watcher:
         self._search_behind = False
         error = None
         try:
-            refresh_search(self._load(), self._cache)
+            refresh_search(self._load())
         except (SitegenError, TimeoutError) as exc:
             error = str(exc)
         except Exception as exc:  # keep watching whatever went wrong; say what it was

@@ -105,7 +105,8 @@ def _write_in_place(pages: Iterator[Page], extra: list[Page], out_dir: Path,
         check(page)
     kept = set(_files_under(out_dir, keep))
     gone = [p for p in previous_paths if p.casefold() not in claimed and p not in kept]
-    for page in changed:
+    # The front page last: what it links to is in place before it is
+    for page in sorted(changed, key=lambda p: p.path == "index.html"):
         _replace_file(out_dir, page)
     for path in gone:
         (out_dir / path).unlink(missing_ok=True)

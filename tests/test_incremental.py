@@ -108,9 +108,9 @@ def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
             apply(live / "seeds", operation)
             build(live, search, cache, search_later=search)
             if search and number % 2:  # the watcher catches the index up when news pauses
-                refresh_search(load_config(project_dir=live), cache)
+                refresh_search(load_config(project_dir=live))
         if search:
-            refresh_search(load_config(project_dir=live), cache)
+            refresh_search(load_config(project_dir=live))
         clean = Path(folder) / "clean"
         shutil.copytree(live / "seeds", clean / "seeds")
         (clean / ".sitegen").mkdir()
