@@ -118,6 +118,7 @@ def name_path(slug: str) -> str:
     return f"names/{slug}/"
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def outlet_path(outlet: str) -> str:
     return f"outlets/{slugify(outlet) or 'outlet'}/"
 
