@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -83,9 +84,14 @@ def main() -> None:
             watcher.terminate()
             watcher.wait(timeout=60)
             log.close()
+            builds = [float(m) for m in re.findall(r"^\[build (?:\d+)\] seeds/.* in ([\d.]+)s$",
+                                                  (project / "watch.log").read_text(), re.M)]
     print(f"arrival latency at {len(initial)} articles: median {statistics.median(latencies):.2f}s "
           f"over {len(latencies)} arrivals (min {min(latencies):.2f}s, max {max(latencies):.2f}s;"
           " target at most 1 s)")
+    if builds:
+        print(f"the watcher's own build times: median {statistics.median(builds):.2f}s over "
+              f"{len(builds)} builds (the rest is the quiet period, notification and polling)")
 
 
 if __name__ == "__main__":

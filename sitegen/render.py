@@ -224,7 +224,11 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     if info.search:
         yield page("search.html", "search/index.html")
     name_keys = [_name_key(entry) for entry in names]
-    yield page("names.html", "names/index.html", key=_joined(name_keys), names=names)
+    by_kind: dict[str, list[NameIndex]] = {}
+    for entry in names:
+        by_kind.setdefault(entry.kind, []).append(entry)
+    yield page("names.html", "names/index.html", key=_joined(name_keys), names=names,
+               names_by_kind=by_kind)
     for entry, key in zip(names, name_keys, strict=True):
         yield page("name.html", name_path(entry.slug) + "index.html", key=key, entry=entry)
     outlet_keys = [_outlet_key(outlet) for outlet in outlets]

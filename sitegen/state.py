@@ -38,21 +38,24 @@ def load_state(path: Path) -> tuple[StoryState, list[Problem]]:
 
 
 def save_state(path: Path, state: StoryState) -> None:
-    data = {
-        "format": FORMAT,
-        "sequence": state.sequence,
-        "fingerprint": state.fingerprint,
-        "stories": {
-            story_id: {"slug": r.slug, "created": r.created, "articles": list(r.article_ids),
-                       "central": r.central_id, "terms": list(r.terms)}
-            for story_id, r in sorted(state.stories.items())
-        },
-        "retired": {
-            story_id: {"slug": r.slug, "successor": r.successor}
-            for story_id, r in sorted(state.retired.items())
-        },
-    }
-    atomic_write(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())
+    """One story per line: a change to a story is a one-line diff in git, and the file is
+    written by the C JSON encoder (the indenting one is pure Python: 0.1 s at 10,000
+    articles, on every build of a watched site)."""
+    lines = [f' "format": {FORMAT},', f' "sequence": {state.sequence},',
+             f' "fingerprint": {json.dumps(state.fingerprint)},']
+    stories = [f"  {json.dumps(story_id)}: " + _compact(
+        {"slug": r.slug, "created": r.created, "articles": list(r.article_ids),
+         "central": r.central_id, "terms": list(r.terms)})
+        for story_id, r in sorted(state.stories.items())]
+    retired = [f"  {json.dumps(story_id)}: " + _compact({"slug": r.slug, "successor": r.successor})
+               for story_id, r in sorted(state.retired.items())]
+    lines.append(' "stories": {' + ("\n" + ",\n".join(stories) + "\n }," if stories else "},"))
+    lines.append(' "retired": {' + ("\n" + ",\n".join(retired) + "\n }" if retired else "}"))
+    atomic_write(path, ("{\n" + "\n".join(lines) + "\n}\n").encode())
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
