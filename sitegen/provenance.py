@@ -115,52 +115,92 @@ class Alignment:
 def align(a: Sequence[str], b: Sequence[str]) -> Alignment:
     """The in-order pairing of sentences that maximizes total overlap (dynamic programming,
     like a diff of sentences that tolerates rewording)."""
-    stems_a, stems_b = [_stems(s) for s in a], [_stems(s) for s in b]
-    score = _dice_matrix(stems_a, stems_b)
+    first, second = _Text.of_sentences(a), _Text.of_sentences(b)
+    scores = _SentenceScores([first, second])
+    return _align(first, second, scores.against_later(0))
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """What comparisons need of one article: worked out once per article of a story, not
+    once per pair of articles."""
+
+    sentences: tuple[str, ...]
+    stems: tuple[frozenset[str], ...]
+    grams: tuple[tuple[str, ...], ...]
+    """Word 5-grams, in order."""
+    gram_set: frozenset[tuple[str, ...]]
+
+    @classmethod
+    def of_sentences(cls, sentences: Sequence[str], text: str = "") -> _Text:
+        grams = tuple(_ngrams(text, 5))
+        return cls(tuple(sentences), tuple(_stems(s) for s in sentences), grams,
+                   frozenset(grams))
+
+
+class _SentenceScores:
+    """Dice overlap of every sentence of a story's articles with every sentence of the
+    articles after it: one sparse product per article rather than one per pair, as the
+    product's set-up costs far more than the arithmetic of a few dozen sentences."""
+
+    def __init__(self, texts: Sequence[_Text]) -> None:
+        vocabulary: dict[str, int] = {}
+        stems = [words for t in texts for words in t.stems]
+        columns = [vocabulary.setdefault(w, len(vocabulary)) for words in stems for w in words]
+        self.matrix = sp.csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), columns,
+             np.cumsum([0, *(len(words) for words in stems)])),
+            shape=(len(stems), max(1, len(vocabulary))))
+        self.sizes = np.array([len(words) for words in stems], dtype=np.float32)
+        self.starts = np.cumsum([0, *(len(t.stems) for t in texts)])
+
+    def against_later(self, index: int) -> np.ndarray:
+        """Text `index`'s sentences (rows) against the sentences of every later text."""
+        low, high = self.starts[index], self.starts[index + 1]
+        shared = (self.matrix[low:high] @ self.matrix[high:].T).toarray()
+        sizes = self.sizes[low:high, None] + self.sizes[None, high:]
+        return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
+
+    def columns(self, index: int, later: int) -> slice:
+        """Where text `later`'s sentences are in `against_later(index)`."""
+        base = self.starts[index + 1]
+        return slice(self.starts[later] - base, self.starts[later + 1] - base)
+
+
+def _align(a: _Text, b: _Text, score: np.ndarray) -> Alignment:
+    matches = score >= SENTENCE_MATCH
     m, n = score.shape
     best = np.zeros((m + 1, n + 1))
     for i in range(1, m + 1):
-        row, above, here = score[i - 1], best[i - 1], best[i]
-        for j in range(1, n + 1):
-            value = max(above[j], here[j - 1])
-            if row[j - 1] >= SENTENCE_MATCH:
-                value = max(value, above[j - 1] + row[j - 1])
-            here[j] = value
+        above = best[i - 1]
+        if not matches[i - 1].any():  # nothing to add: the row stays as the one above
+            best[i] = above
+            continue
+        # here[j] = max(above[j], here[j - 1], above[j - 1] + score when the sentences
+        # match): a running maximum, so one row at a time at numpy speed
+        candidates = np.maximum(above[1:], np.where(matches[i - 1],
+                                                    above[:-1] + score[i - 1], 0.0))
+        best[i, 1:] = np.maximum.accumulate(candidates)
     pairs = []
     i, j = m, n
     while i and j:
-        if score[i - 1, j - 1] >= SENTENCE_MATCH and \
-                best[i, j] == best[i - 1, j - 1] + score[i - 1, j - 1]:
+        if matches[i - 1, j - 1] and best[i, j] == best[i - 1, j - 1] + score[i - 1, j - 1]:
             pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
         elif best[i, j] == best[i - 1, j]:
             i -= 1
         else:
             j -= 1
-    return Alignment(tuple(a), tuple(b), tuple(reversed(pairs)))
-
-
-def _dice_matrix(a: list[frozenset[str]], b: list[frozenset[str]]) -> np.ndarray:
-    vocabulary = {w: k for k, w in enumerate(set().union(*a, *b))}
-
-    def matrix(sets: list[frozenset[str]]) -> sp.csr_matrix:
-        """Sparse: a sentence has a dozen words of a vocabulary of thousands."""
-        columns = [vocabulary[w] for words in sets for w in words]
-        pointers = np.cumsum([0, *(len(words) for words in sets)])
-        return sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, pointers),
-                             shape=(len(sets), max(1, len(vocabulary))))
-
-    ma, mb = matrix(a), matrix(b)
-    shared = (ma @ mb.T).toarray()
-    sizes = np.array([len(s) for s in a], dtype=np.float32)[:, None] + \
-        np.array([len(s) for s in b], dtype=np.float32)[None, :]
-    return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
+    return Alignment(a.sentences, b.sentences, tuple(reversed(pairs)))
 
 
 def ngram_share(a: str, b: str, n: int = 5) -> float:
     """Share of a's word n-grams that also occur in b."""
-    grams_a, grams_b = _ngrams(a, n), set(_ngrams(b, n))
-    return sum(g in grams_b for g in grams_a) / len(grams_a) if grams_a else 0.0
+    return _share(_ngrams(a, n), frozenset(_ngrams(b, n)))
+
+
+def _share(grams: Sequence[tuple[str, ...]], others: frozenset[tuple[str, ...]]) -> float:
+    return sum(g in others for g in grams) / len(grams) if grams else 0.0
 
 
 def _ngrams(text: str, n: int) -> list[tuple[str, ...]]:
@@ -196,16 +236,20 @@ def relations(timeline: Sequence[Article],
     """One Relation per article: `copy` or `rewrite` of another article of the story,
     `original` when another derives from it, else `independent`. `mentions` and `wires`
     (each article's quotes and wire credits) are found here unless the caller has them."""
-    sentences = {a.id: split_sentences(a.text)[:_MAX_SENTENCES] for a in timeline}
+    texts = {a.id: _Text.of_sentences(split_sentences(a.text)[:_MAX_SENTENCES], a.text)
+             for a in timeline}
+    scores = _SentenceScores(list(texts.values()))
     if mentions is None:
         mentions = {a.id: quotes_in(a.text) for a in timeline}
     if wires is None:
         wires = {a.id: wire_credits(a.text) for a in timeline}
     quotes = {a.id: {m.key for m in mentions[a.id]} for a in timeline}
     pairs: list[_Pair] = []
-    for index, first in enumerate(timeline):
-        for second in timeline[index + 1:]:
-            pair = _compare(first, second, sentences, quotes, wires)
+    for index, first in enumerate(timeline[:-1]):
+        later = scores.against_later(index)
+        for other, second in enumerate(timeline[index + 1:], start=index + 1):
+            score = later[:, scores.columns(index, other)]
+            pair = _compare(first, second, texts, score, quotes, wires)
             if pair is not None:
                 pairs.append(pair)
     source_of: dict[str, _Pair] = {}
@@ -236,13 +280,18 @@ def _leads_to(source_of: dict[str, _Pair], start: str, target: str) -> bool:
     return start == target
 
 
-def _compare(a: Article, b: Article, sentences: dict[str, list[str]],
-             quotes: dict[str, set[str]], wires: Mapping[str, tuple[str, ...]]) -> _Pair | None:
-    alignment = align(sentences[a.id], sentences[b.id])
-    shortest = min(len(sentences[a.id]), len(sentences[b.id]))
-    if not alignment.pairs or len(alignment.pairs) < min(MIN_ALIGNED, shortest):
+def _compare(a: Article, b: Article, texts: dict[str, _Text], score: np.ndarray,
+             quotes: dict[str, set[str]], wires: Mapping[str, tuple[str, ...]]
+             ) -> _Pair | None:
+    text_a, text_b = texts[a.id], texts[b.id]
+    least = max(1, min(MIN_ALIGNED, len(text_a.sentences), len(text_b.sentences)))
+    if np.count_nonzero((score >= SENTENCE_MATCH).any(axis=1)) < least:
+        return None  # too few sentences with any match to align enough of them
+    alignment = _align(text_a, text_b, score)
+    if len(alignment.pairs) < least:
         return None
-    shares = {a.id: ngram_share(a.text, b.text), b.id: ngram_share(b.text, a.text)}
+    shares = {a.id: _share(text_a.grams, text_b.gram_set),
+              b.id: _share(text_b.grams, text_a.gram_set)}
     derived, source, reason = _direction(a, b, alignment, shares, quotes, wires)
     if derived is b:
         alignment = Alignment(alignment.b_sentences, alignment.a_sentences,

