@@ -55,7 +55,8 @@ HUGO_LAYOUTS = {
     "single.html": """{{ define "main" }}<article><h1>{{ .Title }}</h1>
 <p><time>{{ .Date.Format "2 January 2006" }}</time> · {{ .Params.source }}</p>
 {{ .Content }}
-<ul>{{ range .GetTerms "tags" }}<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>
+<ul>{{ range .GetTerms "tags" }}
+<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>
 </article>{{ end }}
 """,
     "list.html": """{{ define "main" }}<h1>{{ .Title }}</h1>

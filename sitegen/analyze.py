@@ -7,9 +7,10 @@ and the people, places and organisations named (entities.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
-from . import entities, provenance, quotes
+from . import entities, parallel, provenance, quotes
 from .model import Article, Relation, Site, SiteInfo, Story, StoryAnalysis
 from .text import shorten, slugify, summary_from
 
@@ -45,6 +46,25 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
         quotes=quotes.quote_ledger(timeline, relations, mentions),
         entities=entities.story_entities(timeline),
     )
+
+
+def analyze_stories(work: Sequence[tuple[Story, tuple[Article, ...], str | None]],
+                    summary_chars: int, done: Callable[[int], None] = lambda count: None
+                    ) -> list[StoryAnalysis]:
+    """analyze_story for each (story, its articles, pinned headline), on every core when
+    there are many. The analyses hold the very Article objects given, not the copies a
+    worker sends back (the render stage compares articles by identity)."""
+    made = parallel.map_chunked(_analyze_chunk, [(*task, summary_chars) for task in work],
+                                done)
+    own = {a.id: a for _, members, _ in work for a in members}
+    return [replace(analysis, articles=tuple(own[a.id] for a in analysis.articles))
+            for analysis in made]
+
+
+def _analyze_chunk(work: Sequence[tuple[Story, tuple[Article, ...], str | None, int]]
+                   ) -> list[StoryAnalysis]:
+    return [analyze_story(story, {a.id: a for a in members}, summary_chars, pinned)
+            for story, members, pinned, summary_chars in work]
 
 
 def _first_reported(timeline: tuple[Article, ...], relations: tuple[Relation, ...]) -> str | None:

@@ -7,6 +7,7 @@ plain data the previous one produced.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,13 +27,25 @@ from . import (
     render,
     search,
     state,
+    uptodate,
     write,
 )
 from .cluster import Clustering
 from .config import Config
 from .errors import Problem, SitegenError
 from .identity import Identities
-from .model import Article, BuildReport, Page, Site, SiteInfo, Story, StoryState, WriteReport
+from .model import (
+    Article,
+    BuildReport,
+    Page,
+    Progress,
+    Site,
+    SiteInfo,
+    Story,
+    StoryState,
+    WriteReport,
+    no_progress,
+)
 
 
 @dataclass(frozen=True)
@@ -55,37 +68,44 @@ class BuildCache:
     """What one build can hand the next to save work (`sitegen watch` keeps one between
     builds). Only ever a shortcut: a build with an empty cache gives the same site."""
 
-    def __init__(self) -> None:
+    def __init__(self, remember_pages: bool = True) -> None:
         self.seeds: dict[str, ingest.SeedReading] = {}
         self.terms = assign.TermIndex()
         self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
-        self.pages = memo.RenderMemo()
+        self.remember_pages = remember_pages
+        self.pages = memo.RenderMemo(remember_pages)
         self.site_paths: dict[Path, frozenset[str]] = {}
         """Output folder -> the files the last build left there."""
 
     def forget_site(self) -> None:
         """After a failed write: the output may not be what the memo says."""
-        self.pages = memo.RenderMemo()
+        self.pages = memo.RenderMemo(self.remember_pages)
         self.site_paths = {}
 
     def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
-                summary_chars: int, headlines: Mapping[str, str]
-                ) -> list[analyze.StoryAnalysis]:
+                summary_chars: int, headlines: Mapping[str, str],
+                progress: Progress = no_progress) -> list[analyze.StoryAnalysis]:
         """Analyze each story, reusing the last build's analysis of a story whose
         identity, articles (by value) and settings are all unchanged."""
+        work = [(story, tuple(articles[a] for a in story.article_ids),
+                 _pinned(story, headlines)) for story in stories]
+        found = [self.analyses.get((story, members, summary_chars, pinned))
+                 for story, members, pinned in work]
+        missing = [task for task, known in zip(work, found, strict=True) if known is None]
+        fresh = iter(analyze.analyze_stories(
+            missing, summary_chars,
+            lambda done: progress("analyze", len(stories) - len(missing) + done, len(stories))))
         kept: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
         analyses = []
-        for story in stories:
-            pinned = _pinned(story, headlines)
-            members = tuple(articles[a] for a in story.article_ids)
-            found = self.analyses.get((story, members, summary_chars, pinned))
-            if found is None:
-                found = analyze.analyze_story(story, articles, summary_chars, pinned)
+        for (story, members, pinned), known in zip(work, found, strict=True):
+            if known is None:
                 # As the next build will ask for it: by then a new story has its slug
-                found = replace(found, story=replace(story, slug=found.slug))
-            analyses.append(found)
-            kept[(found.story, members, summary_chars, pinned)] = found
+                made = next(fresh)
+                known = replace(made, story=replace(story, slug=made.slug))
+            analyses.append(known)
+            kept[(known.story, members, summary_chars, pinned)] = known
         self.analyses = kept
+        progress("analyze", len(stories), len(stories))
         return analyses
 
 
@@ -98,6 +118,7 @@ def cache_dir(config: Config) -> Path:
     return config.project_dir / ".sitegen" / "cache"
 
 
+PROGRESS_EVERY = 64
 LOCK_WAIT = 60.0
 """Seconds a build waits for another build of the same project before refusing."""
 
@@ -105,7 +126,8 @@ LOCK_WAIT = 60.0
 def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime.now(UTC),
                on_wait: Callable[[str], None] = lambda holder: None,
                lock_wait: float = LOCK_WAIT, recluster: bool = False,
-               cache: BuildCache | None = None, search_later: bool = False) -> BuildReport:
+               cache: BuildCache | None = None, search_later: bool = False,
+               progress: Progress = no_progress) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
     Raises SitegenError when the site cannot be built; the previous site and state are
@@ -116,13 +138,15 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     New articles join the existing stories; `recluster` groups every article afresh (old
     story ids carry over by shared articles). `cache` carries work from one build to the
     next (see BuildCache). `search_later` leaves the search index as it was, to be
-    brought up to date by `refresh_search` (the slowest step: `sitegen watch` runs it when
-    news pauses, so pages show new articles at once).
+    brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
+    pages show new articles at once). `progress` is told how each stage goes.
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
         with files.exclusive(lock, lock_wait, on_wait):
-            return _build_locked(config, now, recluster, cache or BuildCache(), search_later)
+            return _build_locked(config, now, recluster,
+                                 cache or BuildCache(remember_pages=False), search_later,
+                                 progress)
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
                                    f"another build of this project is running (process "
@@ -131,9 +155,26 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
 
 def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
-                  cache: BuildCache, search_later: bool) -> BuildReport:
+                  cache: BuildCache, search_later: bool, progress: Progress) -> BuildReport:
     timings: dict[str, float] = {}
-    prepared = prepare(config, timings, recluster=recluster, cache=cache)
+    record = cache_dir(config) / uptodate.RECORD
+    outputs = (state_file(config), config.out_dir, config.out_dir / "stories.json")
+    with _timed(timings, "check"):
+        inputs = uptodate.inputs(config)
+        done = None if recluster else uptodate.unchanged_since_last(record, inputs, outputs)
+    if done is not None:
+        return replace(done, timings=timings)
+    uptodate.forget(record)
+    report = _build_changed(config, now, recluster, cache, search_later, timings, progress)
+    if not search_later:  # else the search index is left behind: not what a build makes
+        uptodate.remember(record, inputs, outputs, report)
+    return report
+
+
+def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
+                   cache: BuildCache, search_later: bool, timings: dict[str, float],
+                   progress: Progress) -> BuildReport:
+    prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
     previous_export = _read_if_exists(config.out_dir / "stories.json")
     cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
@@ -143,6 +184,7 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
                                previous_export=previous_export, memo=cache.pages)
 
     def search_pages(staged: Path) -> list[Page]:
+        progress("search", 0, None)
         with _timed(timings, "search"):
             return search.search_index(staged, config.language)
 
@@ -150,7 +192,8 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     with _timed(timings, "write"):
         try:
             report = write.write_site(
-                _timed_iter(pages, timings, "render"), config.static_dirs, config.out_dir,
+                _timed_iter(pages, timings, "render", progress), config.static_dirs,
+                config.out_dir,
                 search_pages if index_now else None,
                 previous_paths=cache.site_paths.get(config.out_dir),
                 keep=search.BUNDLE if config.search and search_later else None)
@@ -189,17 +232,19 @@ def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
 
 
 def prepare(config: Config, timings: dict[str, float] | None = None, *,
-            recluster: bool = False, cache: BuildCache | None = None) -> Prepared:
+            recluster: bool = False, cache: BuildCache | None = None,
+            progress: Progress = no_progress) -> Prepared:
     """Run every stage before rendering: read, group, identify and analyze the stories."""
     timings = {} if timings is None else timings
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):
-        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds)
+        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds, progress)
         previous, state_problems = state.load_state(state_file(config))
         fixes, fix_problems = overrides.read_overrides(
             config.project_dir / overrides.FILE_NAME, articles, previous)
         problems += state_problems + fix_problems
     by_id = {a.id: a for a in articles}
+    progress("group", 0, None)
     with _timed(timings, "cluster"):
         grouped_under = assign.fingerprint(config.cluster, fixes.together, fixes.apart)
         if assign.needs_full_clustering(previous, by_id, grouped_under, recluster):
@@ -227,7 +272,8 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
             stories = tuple(_online_story(story_id, group, previous, identities, cache.terms)
                             for story_id, group in zip(identities.ids, groups, strict=True))
     with _timed(timings, "analyze"):
-        analyses = cache.analyze(stories, by_id, config.summary_max_chars, fixes.headlines)
+        analyses = cache.analyze(stories, by_id, config.summary_max_chars, fixes.headlines,
+                                 progress)
         info = SiteInfo(config.title, config.description, config.base_url, config.language,
                         config.per_page, config.search)
         site = analyze.assemble_site(info, analyses, by_id,
@@ -276,10 +322,13 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _timed_iter(pages: Iterator[Page], timings: dict[str, float], stage: str) -> Iterator[Page]:
+def _timed_iter(pages: Iterator[Page], timings: dict[str, float], stage: str,
+                progress: Progress) -> Iterator[Page]:
     """Time spent producing pages, apart from the time spent writing them."""
     timings.setdefault(stage, 0.0)
-    while True:
+    for done in itertools.count():
+        if done % PROGRESS_EVERY == 0:
+            progress("write", done, None)
         start = time.perf_counter()
         try:
             page = next(pages)

@@ -5,8 +5,10 @@ Exit codes: 0 built (warnings included), 1 could not build, 2 bad usage.
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
@@ -20,7 +22,7 @@ from .check import check_site
 from .config import Config, load_config
 from .errors import Problem, SitegenError
 from .explain import Explanation, explain_article
-from .model import BuildReport
+from .model import BuildReport, Progress, no_progress
 from .scaffold import init_project
 from .serve import ReloadSignal, make_server
 from .watch import BuildOutcome, Watcher, describe
@@ -61,7 +63,9 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     """Build the site from the seed files."""
     try:
         config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
-        report = build_site(config, on_wait=_say_waiting, recluster=recluster)
+        with progress_bars() as progress:
+            report = build_site(config, on_wait=_say_waiting, recluster=recluster,
+                                progress=progress)
     except SitegenError as exc:
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)
@@ -73,6 +77,37 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     if not config.base_url:
         click.echo("Note: no base_url, so no feeds or sitemap.xml (feeds need absolute "
                    "links): set base_url in sitegen.toml or pass --base-url.")
+
+
+STAGES = {"read": "Reading seeds", "group": "Grouping stories", "analyze": "Analysing stories",
+          "write": "Writing pages", "search": "Indexing for search"}
+
+
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    """Bars on the terminal while a build runs, gone when it ends; nothing at all when
+    standard error is not a terminal (a log, CI, a pipe)."""
+    if not sys.stderr.isatty():
+        yield no_progress
+        return
+    from rich.console import Console  # only a terminal build needs it
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bars
+
+    tasks: dict[str, int] = {}
+    with Bars("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+              TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+              auto_refresh=False) as bars:  # no drawing thread: builds fork workers
+
+        def show(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                for task in tasks.values():  # stages run one after the other
+                    bars.update(task, total=bars.tasks[task].completed or 1,
+                                completed=bars.tasks[task].completed or 1)
+                tasks[stage] = bars.add_task(STAGES.get(stage, stage), total=total)
+            bars.update(tasks[stage], completed=done, total=total, refresh=True)
+
+        yield show
 
 
 def _say_waiting(holder: str) -> None:
@@ -231,6 +266,10 @@ def _fail(exc: SitegenError) -> NoReturn:
 
 
 def format_report(report: BuildReport, out_dir: Path) -> str:
+    if report.up_to_date:
+        return (f"{out_dir} is up to date: nothing changed since the last build "
+                f"({report.articles} articles in {report.stories} stories; checked in "
+                f"{sum(report.timings.values()):.2f}s).")
     lines = [
         f"Built {out_dir}: {report.articles} articles in {report.stories} stories; "
         f"pages {report.write.written} written, {report.write.unchanged} unchanged, "

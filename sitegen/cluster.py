@@ -24,8 +24,6 @@ from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from .config import ClusterSettings
 from .model import Article
@@ -91,6 +89,10 @@ class Vectors:
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small."""
+    # scikit-learn takes a second to import: only builds that cluster afresh pay for it
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     titles = ["" if a.title_derived else a.title for a in articles]  # a derived title is
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
     words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)

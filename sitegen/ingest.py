@@ -12,7 +12,7 @@ import html
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +20,11 @@ import charset_normalizer
 import nh3
 from markdown_it import MarkdownIt
 
-from . import formats
+from . import formats, parallel
 from .errors import Problem, SitegenError
 from .files import outside_link
 from .formats import SeedRecord
-from .model import Article
+from .model import Article, Progress, no_progress
 from .text import headline_from, normalize_space
 
 PARSERS = {
@@ -61,8 +61,8 @@ RACY_NS = 2_000_000_000
 "racy" files): its reading is not trusted until it is read again later."""
 
 
-def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None
-                  ) -> tuple[list[Article], list[Problem]]:
+def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
+                  progress: Progress = no_progress) -> tuple[list[Article], list[Problem]]:
     """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error.
 
     With `memo` (seed label -> reading, from the previous call), a seed whose size,
@@ -71,11 +71,18 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None
     if not seeds_dir.is_dir():
         raise SitegenError(Problem(str(seeds_dir), None, "seeds folder not found"))
     problems: list[Problem] = []
-    renderer = MarkdownRenderer()
     articles: dict[str, Article] = {}
     readings: dict[str, SeedReading] = {}
-    for path, label in seed_files(seeds_dir, problems):
-        reading = _reading(path, label, renderer, (memo or {}).get(label))
+    seeds = list(seed_files(seeds_dir, problems))
+    known = {label: _known(path, (memo or {}).get(label)) for path, label in seeds}
+    unread = [(path, label) for path, label in seeds if known[label] is None]
+    progress("read", len(seeds) - len(unread), len(seeds))
+    fresh = dict(zip((label for _, label in unread), parallel.map_chunked(
+        _read_chunk, unread,
+        lambda done: progress("read", len(seeds) - len(unread) + done, len(seeds))),
+        strict=True))
+    for _, label in seeds:
+        reading = known[label] or fresh[label]
         readings[label] = reading
         problems.extend(reading.problems)
         for article, line in reading.articles:
@@ -90,15 +97,29 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None
     return list(articles.values()), problems
 
 
-def _reading(path: str, label: str, renderer: MarkdownRenderer,
-             known: SeedReading | None) -> SeedReading:
+def _known(path: str, known: SeedReading | None) -> SeedReading | None:
+    """The last reading of the seed at `path`, when it can be trusted to be current."""
+    if known is None or not known.trusted:
+        return None
+    return known if _signature(path) == known.signature else None
+
+
+def _signature(path: str) -> tuple[int, int, int]:
     try:
         stat = os.stat(path)
-        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
     except OSError:
-        signature = (-1, -1, -1)
-    if known is not None and known.trusted and known.signature == signature:
-        return known
+        return (-1, -1, -1)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _read_chunk(seeds: Sequence[tuple[str, str]]) -> list[SeedReading]:
+    """Read seeds (path, label), perhaps in a worker process (see parallel.py)."""
+    renderer = MarkdownRenderer()
+    return [_reading(path, label, renderer) for path, label in seeds]
+
+
+def _reading(path: str, label: str, renderer: MarkdownRenderer) -> SeedReading:
+    signature = _signature(path)
     trusted = signature[1] >= 0 and time.time_ns() - signature[1] > RACY_NS
     problems: list[Problem] = []
     try:

@@ -93,7 +93,11 @@ def theme_signature(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int]
 
 
 class RenderMemo:
-    def __init__(self) -> None:
+    def __init__(self, remember: bool = True) -> None:
+        """`remember`: False for a build with no next build to serve (`sitegen build`),
+        which would otherwise hold every page of the site in memory (3 GB at 100,000
+        articles) for nothing."""
+        self._remember = remember
         self._made: dict[str, tuple[Any, list[object], Any]] = {}
         self._pending: dict[str, tuple[Any, list[object], Any]] = {}
         self._context: Any = None
@@ -108,6 +112,8 @@ class RenderMemo:
     def value(self, name: str, context: Any, make: Callable[[], Any]) -> tuple[Any, bool]:
         """(what `make` gives, whether it is the last build's) for the thing called `name`
         made from `context` (see key_of)."""
+        if not self._remember:
+            return make(), False
         keep: list[object] = []
         key = key_of(context, keep)
         known = self._made.get(name)

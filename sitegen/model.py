@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import Problem
@@ -223,3 +223,14 @@ class BuildReport:
     write: WriteReport
     problems: tuple[Problem, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
+    up_to_date: bool = False
+    """Nothing the build reads had changed since the last one: nothing was done."""
+
+
+Progress = Callable[[str, int, "int | None"], None]
+"""Told (stage, items done, items in all or None when not known) as a build goes: how
+`sitegen build` draws its progress bars. Called every few dozen items, not for each."""
+
+
+def no_progress(stage: str, done: int, total: int | None) -> None:
+    """A Progress that shows nothing."""

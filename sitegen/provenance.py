@@ -8,13 +8,13 @@ sentence of its source. Used by the analyze stage.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .model import Article, Relation
 from .quotes import QuoteMention, quotes_in, same_quote
@@ -64,7 +64,16 @@ def wire_credits(text: str) -> tuple[str, ...]:
 
 def _stems(sentence: str) -> frozenset[str]:
     words = re.findall(r"[a-z0-9]+", normalize_quotes(sentence).lower())
-    return frozenset(w[:STEM] for w in words if len(w) > 1 and w not in ENGLISH_STOP_WORDS)
+    stop_words = _stop_words()
+    return frozenset(w[:STEM] for w in words if len(w) > 1 and w not in stop_words)
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English list, imported when first needed: it takes a second to import,
+    which a build that analyses nothing should not pay."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,184 @@
+"""The fast paths of a build must never change what it builds: the up-to-date check, the
+work spread over processes, and the lean search records. Speed itself is measured by
+benchmarks/build_speed.py, not here."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sitegen import load_config, parallel
+from sitegen.build import build_site
+from sitegen.cli import cli
+from sitegen.search import story_record
+
+TOPICS = ["harbour strike", "bridge closure", "flood warning", "school strike"]
+AN_HOUR_AGO = time.time() - 3600
+
+
+def seed(project, number: int, extra: str = "") -> Path:
+    topic = TOPICS[number % len(TOPICS)]
+    return project.write(
+        f"seeds/s{number:03}.txt",
+        f"title: News about the {topic}, part {number}\ndate: 2025-05-{1 + number % 28:02}\n"
+        f"source: Outlet {number % 3}\n\nOfficials said the {topic} continued on day "
+        f"{number}. Residents spoke of the {topic} at length.{extra}")
+
+
+def settle(project) -> None:
+    """Date every input an hour back, as seeds are that have sat in a folder a while (a
+    file modified just now may change again unseen within the clock's tick, so a build
+    never trusts it to stay as it is)."""
+    for path in project.root.rglob("*"):
+        if ".sitegen" not in path.parts and project.out not in path.parents and path.is_file():
+            os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
+
+
+def built(project, seeds: int) -> dict:
+    """Build `seeds` settled seeds; stories.json without its time stamp."""
+    for number in range(seeds):
+        seed(project, number)
+    settle(project)
+    project.build()
+    return without_stamp(project)
+
+
+def without_stamp(project) -> dict:
+    export = json.loads((project.out / "stories.json").read_text(encoding="utf-8"))
+    export.pop("generated", None)
+    return export
+
+
+def test_a_build_with_nothing_changed_does_nothing_and_repeats_its_warnings(make_site):
+    project = make_site({"seeds/broken.json": "{not json"})
+    for number in range(6):
+        seed(project, number)
+    settle(project)
+    first = project.build()
+    assert not first.up_to_date and first.write.written > 0
+    front = project.out / "index.html"
+    stamp = front.stat().st_mtime_ns
+    again = project.build()
+    assert again.up_to_date
+    assert (again.articles, again.stories) == (first.articles, first.stories)
+    assert again.write.written == 0
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems]
+    assert any("broken.json" in p.path for p in again.problems)
+    assert front.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("change", ["seed", "new seed", "template", "config", "site",
+                                    "stories file", "recluster"])
+def test_any_change_to_what_a_build_reads_or_wrote_builds_again(make_site, change):
+    project = make_site()
+    before = built(project, 6)
+    recluster = False
+    if change == "seed":
+        seed(project, 2, extra=" A resident said more.")
+    elif change == "new seed":
+        seed(project, 7)
+    elif change == "template":
+        project.write("templates/404.html", "<p>Lost</p>")
+    elif change == "config":
+        project.write("sitegen.toml", 'title = "Harbour News"\n')
+    elif change == "site":
+        (project.out / "index.html").unlink()
+    elif change == "stories file":
+        project.write("stories.toml", "")
+    else:
+        recluster = True
+    settle(project)
+    report = build_site(load_config(None, project_dir=project.root), recluster=recluster)
+    assert not report.up_to_date
+    after = without_stamp(project)
+    if change == "new seed":
+        assert len(after["stories"]) > len(before["stories"]) or after != before
+    if change == "template":
+        assert (project.out / "404.html").read_text() == "<p>Lost</p>"
+    if change == "config":
+        assert "Harbour News" in project.page("").title.get_text()
+    if change in ("site", "stories file", "recluster"):
+        assert after == before
+    assert (project.out / "index.html").is_file()
+
+
+def test_a_seed_written_just_now_is_never_trusted_to_stay_as_it_is(make_site):
+    project = make_site()
+    for number in range(4):
+        seed(project, number)
+    project.build()
+    assert not project.build().up_to_date  # the seeds are seconds old: read them again
+
+
+def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
+    project = make_site()
+    alone = built(project, 24)
+    pools = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # pytest's own threads
+    build_site(load_config(None, project_dir=project.root), recluster=True)
+    assert len(pools) == 2  # seeds read, stories analysed
+    assert without_stamp(project) == alone
+
+
+def test_map_chunked_keeps_order_and_reports_progress():
+    seen = []
+    assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
+        [n * n for n in range(250)]
+    assert seen == [100, 200, 250]
+
+
+def _square_all(numbers):
+    return [n * n for n in numbers]
+
+
+def test_progress_is_told_of_every_stage(make_site):
+    project = make_site()
+    for number in range(5):
+        seed(project, number)
+    told = []
+    build_site(load_config(None, project_dir=project.root),
+               progress=lambda stage, done, total: told.append((stage, done, total)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in told))
+    assert stages == ["read", "group", "analyze", "write", "search"]
+    assert ("read", 5, 5) in told
+    assert told[-1][0] == "search"
+    stories = len(json.loads((project.out / "stories.json").read_text())["stories"])
+    assert ("analyze", stories, stories) in told
+
+
+def test_a_build_whose_output_is_not_a_terminal_draws_no_bars(make_site, monkeypatch):
+    project = make_site()
+    seed(project, 1)
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.output
+    assert "Reading seeds" not in result.output
+
+
+def test_a_search_record_carries_what_people_search_a_story_by():
+    story = {"title": "Harbour strike ends", "summary": "Dockers voted to return.",
+             "outlets": ["Coast Herald", "Wire <b>"],
+             "articles": [{"title": "Dockers back at work"}, {"title": "Port reopens"}],
+             "entities": [{"name": "Calder"}], "quotes": [{"text": "We won"}]}
+    record = story_record(story)
+    for text in ("<h1>Harbour strike ends</h1>", "Dockers voted", "Coast Herald",
+                 "Wire &lt;b&gt;", "Port reopens", "Calder", "We won"):
+        assert text in record
+    assert "data-pagefind-body" in record
