@@ -183,23 +183,38 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                                generated=now().isoformat(timespec="seconds"),
                                previous_export=previous_export, memo=cache.pages)
 
+    index_now = config.search and not search_later
+    indexing: list[search.Indexing] = []
+
+    def index_export(pages: Iterator[Page]) -> Iterator[Page]:
+        """The export comes first: the search index is made from it in the background
+        while the pages are rendered and written."""
+        for page in pages:
+            if index_now and page.path == search.EXPORT and not indexing:
+                indexing.append(search.Indexing(page.content, config.language,
+                                                str(config.out_dir / search.EXPORT)))
+            yield page
+
     def search_pages(staged: Path) -> list[Page]:
         progress("search", 0, None)
-        with _timed(timings, "search"):
-            return search.search_index(staged, config.language)
+        with _timed(timings, "search"):  # the wait for the index
+            return indexing[0].pages() if indexing else \
+                search.search_index(staged, config.language)
 
-    index_now = config.search and not search_later
     with _timed(timings, "write"):
         try:
             report = write.write_site(
-                _timed_iter(pages, timings, "render", progress), config.static_dirs,
-                config.out_dir,
+                index_export(_timed_iter(pages, timings, "render", progress)),
+                config.static_dirs, config.out_dir,
                 search_pages if index_now else None,
                 previous_paths=cache.site_paths.get(config.out_dir),
                 keep=search.BUNDLE if config.search and search_later else None)
         except BaseException:
             cache.forget_site()  # it may be half updated: trust nothing about it
             raise
+        finally:
+            for started in indexing:
+                started.close()
         new_state = identity.next_state(
             prepared.previous,
             (replace(s.story, slug=s.slug) for s in prepared.site.stories),
@@ -208,7 +223,7 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
             state.save_state(state_file(config), new_state)
         cache.pages.commit()
         cache.site_paths = {config.out_dir: report.paths}
-    # pages are rendered, and the search index made, as the writer asks for them
+    # pages are rendered as the writer asks for them; it waits for the search index
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
     templates = env.bytecode_cache
     cache_problems = tuple(templates.problems()) \

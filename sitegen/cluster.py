@@ -25,10 +25,13 @@ from datetime import date
 import numpy as np
 import scipy.sparse as sp
 
+from . import parallel
 from .config import ClusterSettings
 from .model import Article
 
 _ROWS_PER_CHUNK = 256
+PARALLEL_BLOCKS = 8
+"""Blocks of rows from which neighbour search is worth spreading over processes."""
 LEAD_CHARS = 300
 """Character n-grams read the title and this much of the text."""
 RARE_DF = 200
@@ -126,18 +129,30 @@ def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:
     df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
     rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
     rare_t = rare.T.tocsr()
+
+    def nearest(starts: Sequence[int]) -> list[tuple[list[int], list[int], list[float]]]:
+        """(rows, columns, similarities) of the neighbour pairs of each block of rows."""
+        found = []
+        for start in starts:
+            block = (rare[start:start + _ROWS_PER_CHUNK] @ rare_t).tocsr()
+            rows, cols = _top_per_row(block, start, CANDIDATES_PER_K * k)
+            if not len(rows):
+                continue
+            exact = np.asarray(
+                vectors.combined[rows].multiply(vectors.combined[cols]).sum(axis=1))
+            block = sp.csr_matrix((exact.ravel(), (rows - start, cols)), shape=block.shape)
+            rows, cols = _top_per_row(block, start, k)
+            sims = np.asarray(block[rows - start, cols]).ravel()
+            found.append((rows.tolist(), cols.tolist(), sims.tolist()))
+        return found
+
     edges: dict[tuple[int, int], float] = {}
-    for start in range(0, n, _ROWS_PER_CHUNK):
-        block = (rare[start:start + _ROWS_PER_CHUNK] @ rare_t).tocsr()
-        rows, cols = _top_per_row(block, start, CANDIDATES_PER_K * k)
-        if not len(rows):
-            continue
-        exact = np.asarray(vectors.combined[rows].multiply(vectors.combined[cols]).sum(axis=1))
-        block = sp.csr_matrix((exact.ravel(), (rows - start, cols)), shape=block.shape)
-        rows, cols = _top_per_row(block, start, k)
-        sims = np.asarray(block[rows - start, cols]).ravel()
-        for row, col, sim in zip(rows.tolist(), cols.tolist(), sims.tolist(), strict=True):
-            edges[(row, col) if row < col else (col, row)] = sim
+    # Blocks are independent: spread over the cores (in order, so the same edges result)
+    for found in parallel.imap_chunked(nearest, range(0, n, _ROWS_PER_CHUNK), chunk=1,
+                                       serial_below=PARALLEL_BLOCKS):
+        for rows, cols, sims in found:
+            for row, col, sim in zip(rows, cols, sims, strict=True):
+                edges[(row, col) if row < col else (col, row)] = sim
     return edges
 
 

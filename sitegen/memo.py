@@ -102,6 +102,10 @@ class RenderMemo:
         self._pending: dict[str, tuple[Any, list[object], Any]] = {}
         self._context: Any = None
 
+    @property
+    def remembers(self) -> bool:
+        return self._remember
+
     def start(self, context: Any) -> None:
         """Begin a build; `context` (theme signature, site settings) keys every page."""
         if context != self._context:

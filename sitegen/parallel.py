@@ -1,9 +1,12 @@
-"""Independent work spread over the machine's cores: reading seeds, analysing stories.
+"""Independent work spread over the machine's cores: reading seeds, analysing stories,
+finding neighbours, rendering pages.
 
-Workers are forked from the build, so they start at once with sitegen already imported
-(a fork server or fresh interpreters re-run the caller's main script, which a script
-calling build_site without a `__main__` guard does not survive). Forking a process that
-runs other threads can deadlock the child on a lock one of them held, so a process with
+Workers are forked from the build, so they start at once with sitegen imported and with
+everything the build holds (the function to run may be any closure: the workers inherit
+it rather than receive it, and only the items and results travel). A fork server or
+fresh interpreters would re-run the caller's main script, which a script calling
+build_site without a `__main__` guard does not survive. Forking a process that runs
+other threads can deadlock the child on a lock one of them held, so a process with
 threads (`sitegen watch`, whose builds are incremental anyway) works alone, as does any
 small batch (starting workers costs more than it saves) and a one-core machine.
 """
@@ -13,9 +16,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -24,6 +27,9 @@ SERIAL_BELOW = 500
 """Fewer items than this are worked on in this process."""
 CHUNK = 100
 """Items sent to a worker at once: few round trips, yet an even spread."""
+
+_inherited: list[Callable[[Any], Any]] = []
+"""The function of the running map, set just before its workers are forked."""
 
 
 def workers() -> int:
@@ -36,20 +42,39 @@ def workers() -> int:
 
 def map_chunked(function: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item],
                 done: Callable[[int], None] = lambda count: None) -> list[Result]:
-    """`function` (which takes a chunk of items and returns one result per item, and is
-    defined at a module's top level) over `items`, on every core when worth it; the
-    results in the order of the items. `done` is told how many are done, chunk by chunk."""
-    chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    count = workers()
+    """`function` (which takes a chunk of items and returns one result per item) over
+    `items`, on every core when worth it; the results in the order of the items. `done`
+    is told how many are done, chunk by chunk."""
     results: list[Result] = []
-    if count < 2 or len(items) < SERIAL_BELOW or threading.active_count() > 1:
-        for chunk in chunks:
-            results.extend(function(chunk))
-            done(len(results))
-        return results
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(count, mp_context=context) as pool:
-        for finished in pool.map(function, chunks):
-            results.extend(finished)
-            done(len(results))
+    for finished in imap_chunked(function, items):
+        results.extend(finished)
+        done(len(results))
     return results
+
+
+def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[Item],
+                 chunk: int | None = None, serial_below: int | None = None
+                 ) -> Iterator[Result]:
+    """`function` of each chunk of `items`, in order, as they come: a consumer (the
+    writer of pages) works while the workers go on. Items are sent `chunk` at a time;
+    fewer than `serial_below` are worked on here (by default CHUNK and SERIAL_BELOW)."""
+    size = chunk or CHUNK
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    least = SERIAL_BELOW if serial_below is None else serial_below
+    count = workers()
+    if count < 2 or len(items) < least or threading.active_count() > 1 or _inherited:
+        yield from map(function, chunks)
+        return
+    _inherited.append(function)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(count, mp_context=context) as pool:
+            results = pool.map(_run_inherited, chunks)  # submits all: forks the workers
+            _inherited.clear()  # they have it; here it need not hold on to its data
+            yield from results
+    finally:
+        _inherited.clear()
+
+
+def _run_inherited(chunk: Sequence[Any]) -> Any:
+    return _inherited[0](chunk)

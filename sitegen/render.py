@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import itertools
 import json
 import pickle
 import traceback
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import browse, feeds
+from . import browse, feeds, parallel
 from .errors import Problem, TemplateError
 from .memo import Keyed, RenderMemo, identities
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
@@ -174,6 +175,22 @@ def outlet_index(site: Site) -> list[OutletIndex]:
         key=lambda o: o.name.casefold())
 
 
+@dataclass(frozen=True, slots=True)
+class _PageSpec:
+    """A page to render: its template, path, date (for the sitemap), feeds, memo key and
+    template context."""
+
+    template: str
+    path: str
+    lastmod: str | None
+    feeds: Sequence[dict[str, str]]
+    key: Any
+    context: dict[str, Any]
+
+
+PAGES_PER_CHUNK = 50
+
+
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                 previous_export: bytes | None, memo: RenderMemo | None = None
                 ) -> Iterator[Page]:
@@ -187,6 +204,11 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     listed: list[tuple[str, str | None]] = []
     """(page URL, last change) of every page, for the sitemap."""
 
+    def content(template: str, path: str, feeds: Sequence[dict[str, str]] = (),
+                **context: Any) -> bytes:
+        links = [*site_feed, *feeds] if info.base_url else []
+        return _render(env, template, path, site, feeds=links, **context).content
+
     def page(template: str, path: str, lastmod: str | None = None,
              feeds: Sequence[dict[str, str]] = (), key: Any = None, **context: Any) -> Page:
         """`key`: what the page is made from, when less than its whole context says it
@@ -194,9 +216,27 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         listed.append((path.removesuffix("index.html"), lastmod))
         links = [*site_feed, *feeds] if info.base_url else []
         return memo.page(path, (template, key) if key else (template, links, context),
-                         lambda: _render(env, template, path, site, feeds=links,
-                                         **context).content)
+                         lambda: content(template, path, feeds, **context))
 
+    def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
+        """Pages of one kind: with nothing to compare them with (a one-shot build), rendered
+        on every core, in order."""
+        if memo.remembers:
+            for spec in specs:
+                yield page(spec.template, spec.path, spec.lastmod, spec.feeds, spec.key,
+                           **spec.context)
+            return
+
+        def render_chunk(chunk: Sequence[_PageSpec]) -> list[bytes]:
+            return [content(s.template, s.path, s.feeds, **s.context) for s in chunk]
+
+        rendered = parallel.imap_chunked(render_chunk, specs, chunk=PAGES_PER_CHUNK)
+        for spec, body in zip(specs, itertools.chain.from_iterable(rendered), strict=True):
+            listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
+            yield Page(spec.path, body)
+
+    # First, so that the search index can be made from it while the pages are written
+    yield Page("stories.json", export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     for listing in browse.paginate("", info.title, site.stories, info.per_page):
         keep: list[object] = []
@@ -212,15 +252,15 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         key = Keyed((period.path, period.title, identities(period.stories, keep),
                      period.children, period.crumbs, period.lists_stories), keep)
         yield page("archive.html", period.path + "index.html", key=key, period=period)
-    for story in site.stories:
-        yield page("story.html", story_path(story) + "index.html", story.last_seen,
-                   [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
-                   key=(story,), story=story)
-    for story in site.stories:
-        for article in story.articles:
-            yield page("article.html", article_path(article) + "index.html",
-                       article.published, key=(story, article), story=story,
-                       article=article)
+    yield from many([
+        _PageSpec("story.html", story_path(story) + "index.html", story.last_seen,
+                  [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
+                  (story,), {"story": story})
+        for story in site.stories])
+    yield from many([
+        _PageSpec("article.html", article_path(article) + "index.html", article.published,
+                  (), (story, article), {"story": story, "article": article})
+        for story in site.stories for article in story.articles])
     if info.search:
         yield page("search.html", "search/index.html")
     name_keys = [_name_key(entry) for entry in names]
@@ -244,7 +284,6 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                                                            target=t).content)
     yield memo.page("404.html", ("404.html",), lambda: _render(
         env, "404.html", "404.html", site, absolute_root=True, feeds=[]).content)
-    yield Page("stories.json", export_json(site, generated, previous_export, memo))
     yield feeds.robots(info)
     if info.base_url:
         yield from _feeds(site, outlets, memo)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import load_config, parallel
+from sitegen import cluster, load_config, parallel, render
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -131,8 +131,12 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
     monkeypatch.setattr(parallel, "CHUNK", 5)
     monkeypatch.setattr(parallel, "workers", lambda: 2)
     monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # pytest's own threads
+    monkeypatch.setattr(cluster, "_ROWS_PER_CHUNK", 8)
+    monkeypatch.setattr(cluster, "PARALLEL_BLOCKS", 2)
+    monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
     build_site(load_config(None, project_dir=project.root), recluster=True)
-    assert len(pools) == 2  # seeds read, stories analysed
+    # seeds read, neighbours found, stories analysed, story and article pages rendered
+    assert len(pools) == 5
     assert without_stamp(project) == alone
 
 
