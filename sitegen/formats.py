@@ -238,6 +238,9 @@ def _json_record(label: str, item: Any, line: int | None) -> SeedRecord:
 
 _DEFAULTS = (datetime(2001, 1, 1, 0, 0, 0), datetime(2002, 2, 2, 1, 1, 1))
 _EARLIEST_YEAR, _LATEST_YEAR = 1800, 2200
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+                  r"(?:Z|[+-]\d{2}:?\d{2})?)?")
+"""The dates most seeds carry, which the standard library reads in a tenth of the time."""
 
 
 def parse_date(raw: str) -> tuple[str | None, str | None]:
@@ -247,6 +250,11 @@ def parse_date(raw: str) -> tuple[str | None, str | None]:
     a time with a zone is converted to UTC.
     """
     raw = raw.strip()
+    if _ISO.fullmatch(raw):
+        try:
+            return _checked(datetime.fromisoformat(raw), raw, has_time=len(raw) > 10)
+        except ValueError:  # no such day: dateutil gives the reason
+            pass
     try:
         with warnings.catch_warnings():
             # A zone name dateutil does not know ("ET", "CST") means local time to it;
@@ -261,14 +269,18 @@ def parse_date(raw: str) -> tuple[str | None, str | None]:
     first, second = parsed
     if first.year != second.year or first.day != second.day:
         return None, f"cannot read date {raw!r} (no year or no day)"
-    if not _EARLIEST_YEAR <= first.year <= _LATEST_YEAR:
+    return _checked(first, raw, has_time=(first.hour, first.minute) == (second.hour,
+                                                                         second.minute))
+
+
+def _checked(parsed: datetime, raw: str, has_time: bool) -> tuple[str | None, str | None]:
+    if not _EARLIEST_YEAR <= parsed.year <= _LATEST_YEAR:
         return None, f"date {raw!r} is out of range ({_EARLIEST_YEAR}-{_LATEST_YEAR})"
-    has_time = (first.hour, first.minute) == (second.hour, second.minute)
     if not has_time:
-        return first.date().isoformat(), None
-    if first.tzinfo is not None:
-        first = first.astimezone(UTC)
-    return first.isoformat(), None
+        return parsed.date().isoformat(), None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.isoformat(), None
 
 
 def _date_reason(exc: Exception) -> str:

@@ -112,6 +112,20 @@ def test_written_dates(tmp_path):
     assert articles["c.txt"].published == "2025-05-19T14:30:00+00:00"
 
 
+def test_iso_dates_read_like_written_ones(tmp_path):
+    articles, problems = read(tmp_path, {
+        "a.txt": "date: 2025-05-19 14:30\n\nBody a.",
+        "b.txt": "date: 19 May 2025 2:30 PM\n\nBody b.",
+        "c.txt": "date: 2025-05-19T16:30:00.5+0200\n\nBody c.",
+        "d.txt": "date: 2025-02-30\n\nBody d.", "e.txt": "date: 1700-01-01\n\nBody e."})
+    assert articles["a.txt"].published == articles["b.txt"].published == "2025-05-19T14:30:00"
+    assert articles["c.txt"].published == "2025-05-19T14:30:00.500000+00:00"
+    assert articles["d.txt"].published is None and articles["e.txt"].published is None
+    assert len(problems) == 2
+    assert problems[0].startswith("d.txt:1: cannot read date") and "(no such day)" in problems[0]
+    assert problems[1].startswith("e.txt:1: date") and "out of range (1800-2200)" in problems[1]
+
+
 def test_outlet_from_trailing_promo_line_is_removed_and_recorded(tmp_path):
     articles, _ = read(tmp_path, {"a.txt": "The talks ended.\nNo deal was reached.\n"
                                            "ALSO READ TOP STORIES FROM VERILY NEWS\n"})
