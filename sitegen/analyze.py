@@ -52,19 +52,21 @@ def analyze_stories(work: Sequence[tuple[Story, tuple[Article, ...], str | None]
                     summary_chars: int, done: Callable[[int], None] = lambda count: None
                     ) -> list[StoryAnalysis]:
     """analyze_story for each (story, its articles, pinned headline), on every core when
-    there are many. The analyses hold the very Article objects given, not the copies a
-    worker sends back (the render stage compares articles by identity)."""
-    made = parallel.map_chunked(_analyze_chunk, [(*task, summary_chars) for task in work],
-                                done)
+    there are many. The analyses hold the very Article objects given, not copies (the
+    render stage compares articles by identity)."""
+
+    def analyze_chunk(chunk: Sequence[int]) -> list[tuple[StoryAnalysis, tuple[str, ...]]]:
+        # Workers are sent numbers and send back article ids: they have the articles
+        # (forked), and pickling them both ways would cost more than the analysis
+        found = []
+        for story, members, pinned in (work[i] for i in chunk):
+            analysis = analyze_story(story, {a.id: a for a in members}, summary_chars, pinned)
+            found.append((replace(analysis, articles=()), tuple(a.id for a in analysis.articles)))
+        return found
+
     own = {a.id: a for _, members, _ in work for a in members}
-    return [replace(analysis, articles=tuple(own[a.id] for a in analysis.articles))
-            for analysis in made]
-
-
-def _analyze_chunk(work: Sequence[tuple[Story, tuple[Article, ...], str | None, int]]
-                   ) -> list[StoryAnalysis]:
-    return [analyze_story(story, {a.id: a for a in members}, summary_chars, pinned)
-            for story, members, pinned, summary_chars in work]
+    return [replace(analysis, articles=tuple(own[i] for i in ids))
+            for analysis, ids in parallel.map_chunked(analyze_chunk, range(len(work)), done)]
 
 
 def _first_reported(timeline: tuple[Article, ...], relations: tuple[Relation, ...]) -> str | None:

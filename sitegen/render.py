@@ -227,10 +227,14 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                            **spec.context)
             return
 
-        def render_chunk(chunk: Sequence[_PageSpec]) -> list[bytes]:
-            return [content(s.template, s.path, s.feeds, **s.context) for s in chunk]
+        def render_chunk(chunk: Sequence[int]) -> list[bytes]:
+            return [content(s.template, s.path, s.feeds, **s.context)
+                    for s in (specs[i] for i in chunk)]
 
-        rendered = parallel.imap_chunked(render_chunk, specs, chunk=PAGES_PER_CHUNK)
+        # Workers are sent numbers: they have the specs (forked), whose stories would be
+        # slow to pickle
+        rendered = parallel.imap_chunked(render_chunk, range(len(specs)),
+                                         chunk=PAGES_PER_CHUNK)
         for spec, body in zip(specs, itertools.chain.from_iterable(rendered), strict=True):
             listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
             yield Page(spec.path, body)
@@ -247,11 +251,9 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
-    for period in browse.archive(site.stories):
-        keep = []
-        key = Keyed((period.path, period.title, identities(period.stories, keep),
-                     period.children, period.crumbs, period.lists_stories), keep)
-        yield page("archive.html", period.path + "index.html", key=key, period=period)
+    yield from many([_PageSpec("archive.html", period.path + "index.html", None, (),
+                               _archive_key(period), {"period": period})
+                     for period in browse.archive(site.stories)])
     yield from many([
         _PageSpec("story.html", story_path(story) + "index.html", story.last_seen,
                   [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
@@ -269,8 +271,9 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         by_kind.setdefault(entry.kind, []).append(entry)
     yield page("names.html", "names/index.html", key=_joined(name_keys), names=names,
                names_by_kind=by_kind)
-    for entry, key in zip(names, name_keys, strict=True):
-        yield page("name.html", name_path(entry.slug) + "index.html", key=key, entry=entry)
+    yield from many([_PageSpec("name.html", name_path(entry.slug) + "index.html", None, (),
+                               key, {"entry": entry})
+                     for entry, key in zip(names, name_keys, strict=True)])
     outlet_keys = [_outlet_key(outlet) for outlet in outlets]
     yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
                outlets=outlets)
@@ -289,6 +292,12 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         yield from _feeds(site, outlets, memo)
         yield memo.page("sitemap.xml", tuple(listed),
                         lambda: feeds.sitemap(info, listed).content)
+
+
+def _archive_key(period: browse.ArchivePeriod) -> Keyed:
+    keep: list[object] = []
+    return Keyed((period.path, period.title, identities(period.stories, keep),
+                  period.children, period.crumbs, period.lists_stories), keep)
 
 
 def _name_key(entry: NameIndex) -> Keyed:

@@ -118,7 +118,12 @@ def test_a_seed_written_just_now_is_never_trusted_to_stay_as_it_is(make_site):
 
 def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
     project = make_site()
-    alone = built(project, 24)
+    for number in range(24):
+        seed(project, number, " Mayor Anna Kowalski visited the site.")
+    settle(project)
+    project.build()
+    alone = without_stamp(project)
+    assert any(path.is_dir() for path in (project.out / "names").iterdir())
     pools = []
 
     class CountedPool(ProcessPoolExecutor):
@@ -135,8 +140,9 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
     monkeypatch.setattr(cluster, "PARALLEL_BLOCKS", 2)
     monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
     build_site(load_config(None, project_dir=project.root), recluster=True)
-    # seeds read, neighbours found, stories analysed, story and article pages rendered
-    assert len(pools) == 5
+    # seeds read, neighbours found, stories analysed; archive, story, article and name
+    # pages rendered
+    assert len(pools) == 7
     assert without_stamp(project) == alone
 
 
