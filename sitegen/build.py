@@ -28,6 +28,7 @@ from . import (
     search,
     state,
     uptodate,
+    urls,
     write,
 )
 from .cluster import Clustering
@@ -322,8 +323,8 @@ def _redirects(previous: StoryState, identities: Identities,
     retired = {**previous.retired, **identities.retired}
     targets = identity.redirect_targets(retired, slugs.keys())
     return {
-        render.slug_path(record.slug):
-            render.slug_path(slugs[target]) if (target := targets[story_id]) else ""
+        urls.slug_path(record.slug):
+            urls.slug_path(slugs[target]) if (target := targets[story_id]) else ""
         for story_id, record in retired.items()
     }
 

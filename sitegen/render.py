@@ -8,12 +8,8 @@ sub-path such as `/repo/`.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import io
 import itertools
-import json
 import pickle
 import traceback
 from collections import Counter
@@ -28,9 +24,10 @@ import jinja2
 
 from . import browse, feeds, parallel
 from .errors import Problem, TemplateError
+from .export import export_json
 from .memo import Keyed, RenderMemo, identities
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
-from .text import slugify
+from .urls import article_path, name_path, outlet_path, story_path
 
 
 def make_environment(template_dirs: Sequence[Path],
@@ -94,34 +91,6 @@ def _corrupt(data: bytes, bucket: jinja2.bccache.Bucket) -> bool:
         return pickle.load(stream) == bucket.checksum  # current, yet it did not load
     except Exception:
         return True
-
-
-def story_path(story: StoryAnalysis) -> str:
-    return slug_path(story.slug)
-
-
-def slug_path(slug: str) -> str:
-    return f"stories/{slug}/"
-
-
-def article_path(article: Article) -> str:
-    return _article_path(article.id, article.title)
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _article_path(article_id: str, title: str) -> str:
-    """Asked for several times per article and build (its page, its story, feeds, export)."""
-    token = hashlib.sha256(article_id.encode()).hexdigest()[:10]
-    return f"articles/{slugify(title, 50) or 'article'}-{token}/"
-
-
-def name_path(slug: str) -> str:
-    return f"names/{slug}/"
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def outlet_path(outlet: str) -> str:
-    return f"outlets/{slugify(outlet) or 'outlet'}/"
 
 
 @dataclass(frozen=True)
@@ -404,76 +373,3 @@ def nice_date(value: str | None) -> str:
     moment = datetime.fromisoformat(value)
     zone = " UTC" if moment.utcoffset() is not None else ""
     return f"{moment:%-d %B %Y, %H:%M}{zone}"
-
-
-# --- stories.json ---------------------------------------------------------------------------
-
-
-def _export_story(s: StoryAnalysis) -> dict[str, Any]:
-    return {
-        "id": s.story.id,
-        "url": story_path(s),
-        "title": s.headline,
-        "summary": s.summary,
-        "first_seen": s.first_seen,
-        "last_seen": s.last_seen,
-        "outlets": list(s.outlets),
-        "terms": list(s.story.terms),
-        "articles": [
-            {
-                "id": a.id,
-                "seed": a.seed,
-                "title": a.title,
-                "source": a.source,
-                "date": a.published,
-                "url": article_path(a),
-                "original_url": a.original_url,
-            }
-            for a in s.articles
-        ],
-        "first_reported": s.first_reported,
-        "timeline": [
-            {"article": a.id, "date": a.published, "source": a.source,
-             "wire": list(s.wire_credits.get(a.id, ()))}
-            for a in s.articles
-        ],
-        "relations": [
-            {"article": r.article, "kind": r.kind, "derived_from": r.derived_from,
-             "evidence": {"aligned_share": r.aligned_share, "ngram_share": r.ngram_share,
-                          "shared_quotes": r.shared_quotes, "direction": r.reason,
-                          "added": list(r.added), "dropped": list(r.dropped)}}
-            for r in s.relations
-        ],
-        "quotes": [
-            {"text": q.text, "speaker": q.speaker, "carried_by": list(q.carried_by),
-             "altered_in": list(q.altered_in), "dropped_by": list(q.dropped_by)}
-            for q in s.quotes
-        ],
-        "entities": [
-            {"name": e.name, "kind": e.kind, "mentions": e.mentions, "url": name_path(e.slug)}
-            for e in s.entities
-        ],
-    }
-
-
-_EXPORT_HEAD = b'{\n "generated": '
-
-
-def export_json(site: Site, generated: str, previous: bytes | None,
-                memo: RenderMemo | None = None) -> bytes:
-    """The stories.json contract. `generated` keeps its old value when nothing else changed,
-    so a rebuild with no change rewrites no file.
-
-    Written as json.dumps(..., indent=1) would write it, one story at a time, so that with
-    `memo` an unchanged story is not serialized again."""
-    memo = memo or RenderMemo()
-    parts = [memo.value(f"{s.story.id}\x00json", s, lambda s=s: json.dumps(
-        _export_story(s), ensure_ascii=False, indent=1).replace("\n", "\n  "))[0]
-        for s in site.stories]
-    body = (',\n "stories": [\n  ' + ",\n  ".join(parts) + "\n ]\n}\n" if parts
-            else ',\n "stories": []\n}\n').encode("utf-8")
-    if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
-        with contextlib.suppress(ValueError):
-            kept = json.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
-            generated = kept if isinstance(kept, str) else generated
-    return _EXPORT_HEAD + json.dumps(generated, ensure_ascii=False).encode("utf-8") + body
