@@ -19,6 +19,7 @@ from . import (
     analyze,
     assign,
     cluster,
+    export,
     files,
     identity,
     ingest,
@@ -159,7 +160,7 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
                   cache: BuildCache, search_later: bool, progress: Progress) -> BuildReport:
     timings: dict[str, float] = {}
     record = cache_dir(config) / uptodate.RECORD
-    outputs = (state_file(config), config.out_dir, config.out_dir / "stories.json")
+    outputs = (state_file(config), config.out_dir, config.out_dir / export.FILE)
     with _timed(timings, "check"):
         inputs = uptodate.inputs(config)
         done = None if recluster else uptodate.unchanged_since_last(record, inputs, outputs)
@@ -177,7 +178,7 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    progress: Progress) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
-    previous_export = _read_if_exists(config.out_dir / "stories.json")
+    previous_export = _read_if_exists(config.out_dir / export.FILE)
     cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
                        config.out_dir))
     pages = render.render_site(prepared.site, env,
@@ -191,9 +192,9 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
         """The export comes first: the search index is made from it in the background
         while the pages are rendered and written."""
         for page in pages:
-            if index_now and page.path == search.EXPORT and not indexing:
+            if index_now and page.path == export.FILE and not indexing:
                 indexing.append(search.Indexing(page.content, config.language,
-                                                str(config.out_dir / search.EXPORT)))
+                                                str(config.out_dir / export.FILE)))
             yield page
 
     def search_pages(staged: Path) -> list[Page]:

@@ -11,6 +11,9 @@ from .memo import RenderMemo
 from .model import Site, StoryAnalysis
 from .urls import article_path, name_path, story_path
 
+FILE = "stories.json"
+"""The export's name in the site (and the search index's source)."""
+
 
 def _export_story(s: StoryAnalysis) -> dict[str, Any]:
     return {

@@ -24,6 +24,7 @@ import jinja2
 
 from . import browse, feeds, parallel
 from .errors import Problem, TemplateError
+from .export import FILE as EXPORT_FILE
 from .export import export_json
 from .memo import Keyed, RenderMemo, identities
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
@@ -209,7 +210,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
             yield Page(spec.path, body)
 
     # First, so that the search index can be made from it while the pages are written
-    yield Page("stories.json", export_json(site, generated, previous_export, memo))
+    yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     for listing in browse.paginate("", info.title, site.stories, info.per_page):
         keep: list[object] = []

@@ -20,15 +20,15 @@ import subprocess
 import tempfile
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pagefind.service import get_executable
 
 from .errors import OutputError, Problem
+from .export import FILE as EXPORT
 from .model import Page
 
 BUNDLE = "pagefind"
-EXPORT = "stories.json"
 QUOTES_PER_STORY = 5
 
 
@@ -40,6 +40,7 @@ class Indexing:
         self._where = where
         self._folder = Path(tempfile.mkdtemp(prefix="sitegen-search-"))
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: BinaryIO | None = None
         try:
             stories = json.loads(export)["stories"]
             records = self._folder / "records"
@@ -78,7 +79,7 @@ class Indexing:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        if hasattr(self, "_log"):
+        if self._log is not None:
             self._log.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
