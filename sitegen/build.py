@@ -210,7 +210,8 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                 config.static_dirs, config.out_dir,
                 search_pages if index_now else None,
                 previous_paths=cache.site_paths.get(config.out_dir),
-                keep=search.BUNDLE if config.search and search_later else None)
+                keep=search.BUNDLE if config.search and search_later else None,
+                spare=cache_dir(config) / "spare-site")
         except BaseException:
             cache.forget_site()  # it may be half updated: trust nothing about it
             raise

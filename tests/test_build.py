@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import random
 import shutil
+from datetime import UTC, datetime
+from pathlib import Path
 
+from sitegen import build_site, load_config
 from tests.conftest import AFP_SEED, SAMPLE_SEEDS, VERILY_SEED
 
 STORY_FIELDS = {"id", "url", "title", "summary", "first_seen", "last_seen", "articles"}
@@ -160,3 +163,37 @@ def test_story_page_says_why_its_articles_were_grouped(make_site):
     terms = project.page(story["url"]).select_one(".terms")
     assert "Grouped because these articles share" in terms.get_text()
     assert [t.get_text() for t in terms.select(".term")] == story["terms"]
+
+
+def test_a_build_stages_into_the_site_set_aside_whatever_it_holds(make_site):
+    """Each build sets the site it replaces aside and stages the next one into it; what
+    was left there (files changed, added, or standing where folders must be) never
+    reaches the new site: it is the site of a twin project whose spare was untouched."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    projects = [make_site(samples=True, name=name) for name in ("damaged", "twin")]
+    for text in ("title: Gamma\ndate: 2025-01-03\n\nAbout goats and geese.",
+                 "title: Delta\ndate: 2025-01-04\n\nAbout ducks and docks."):
+        for project in projects:
+            build_site(load_config(None, project_dir=project.root), now=lambda: now)
+            project.write(f"seeds/{text[7:12]}.txt", text)
+    damaged = projects[0]
+    spare = damaged.root / ".sitegen" / "cache" / "spare-site"
+    story = damaged.story_of(AFP_SEED)["url"]
+    assert (spare / story / "index.html").is_file()
+    (spare / "index.html").unlink()  # a hard link to the live page: never written to
+    (spare / "index.html").write_text("stale front page")
+    (spare / story / "index.html").unlink()
+    (spare / story / "index.html" / "deeper").mkdir(parents=True)
+    shutil.rmtree(spare / "static")
+    (spare / "static").write_text("a file where a folder belongs")
+    (spare / "junk" / "old.html").parent.mkdir()
+    (spare / "junk" / "old.html").write_text("no longer part of the site")
+    for project in projects:
+        build_site(load_config(None, project_dir=project.root), now=lambda: now)
+    assert files_of(damaged.out) == files_of(projects[1].out)
+    assert "junk/old.html" not in files_of(damaged.out)
+
+
+def files_of(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes()
+            for p in site.rglob("*") if p.is_file()}
