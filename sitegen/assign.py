@@ -74,12 +74,20 @@ class TermIndex:
         self.docs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         """Article id -> (sorted word ids, 1 + log(count))."""
         self.days: dict[str, int | None] = {}
+        self.indexed: dict[str, Article] = {}
+        """Article id -> the article as indexed (an article with its own id may change)."""
         self._analyzer = None
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (kept on disk between builds) without sklearn's analyzer."""
+        return {**self.__dict__, "_analyzer": None}
+
     def sync(self, articles: Mapping[str, Article]) -> None:
-        for gone in [a for a in self.docs if a not in articles]:
+        for gone in [a for a, known in self.indexed.items()
+                     if (now := articles.get(a)) is not known and now != known]:
             ids, _ = self.docs.pop(gone)
             self.days.pop(gone)
+            self.indexed.pop(gone)
             self.df[ids] -= 1
             for word in ids.tolist():
                 self.postings[word].remove(gone)
@@ -102,6 +110,7 @@ class TermIndex:
         for word in ids.tolist():
             self.postings.setdefault(word, []).append(article.id)
         self.docs[article.id] = (ids, weights)
+        self.indexed[article.id] = article
         self.days[article.id] = (date.fromisoformat(article.day).toordinal()
                                  if article.day else None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from pathlib import Path
 from . import (
     analyze,
     assign,
+    buildcache,
     cluster,
     export,
     files,
@@ -32,12 +33,12 @@ from . import (
     urls,
     write,
 )
+from .buildcache import BuildCache
 from .cluster import Clustering
 from .config import Config
 from .errors import Problem, SitegenError
 from .identity import Identities
 from .model import (
-    Article,
     BuildReport,
     Page,
     Progress,
@@ -64,51 +65,6 @@ class Prepared:
     fingerprint: str
     """What the stories were grouped under (assign.fingerprint)."""
     problems: tuple[Problem, ...]
-
-
-class BuildCache:
-    """What one build can hand the next to save work (`sitegen watch` keeps one between
-    builds). Only ever a shortcut: a build with an empty cache gives the same site."""
-
-    def __init__(self, remember_pages: bool = True) -> None:
-        self.seeds: dict[str, ingest.SeedReading] = {}
-        self.terms = assign.TermIndex()
-        self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
-        self.remember_pages = remember_pages
-        self.pages = memo.RenderMemo(remember_pages)
-        self.site_paths: dict[Path, frozenset[str]] = {}
-        """Output folder -> the files the last build left there."""
-
-    def forget_site(self) -> None:
-        """After a failed write: the output may not be what the memo says."""
-        self.pages = memo.RenderMemo(self.remember_pages)
-        self.site_paths = {}
-
-    def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
-                summary_chars: int, headlines: Mapping[str, str],
-                progress: Progress = no_progress) -> list[analyze.StoryAnalysis]:
-        """Analyze each story, reusing the last build's analysis of a story whose
-        identity, articles (by value) and settings are all unchanged."""
-        work = [(story, tuple(articles[a] for a in story.article_ids),
-                 _pinned(story, headlines)) for story in stories]
-        found = [self.analyses.get((story, members, summary_chars, pinned))
-                 for story, members, pinned in work]
-        missing = [task for task, known in zip(work, found, strict=True) if known is None]
-        fresh = iter(analyze.analyze_stories(
-            missing, summary_chars,
-            lambda done: progress("analyze", len(stories) - len(missing) + done, len(stories))))
-        kept: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
-        analyses = []
-        for (story, members, pinned), known in zip(work, found, strict=True):
-            if known is None:
-                # As the next build will ask for it: by then a new story has its slug
-                made = next(fresh)
-                known = replace(made, story=replace(story, slug=made.slug))
-            analyses.append(known)
-            kept[(known.story, members, summary_chars, pinned)] = known
-        self.analyses = kept
-        progress("analyze", len(stories), len(stories))
-        return analyses
 
 
 def state_file(config: Config) -> Path:
@@ -139,16 +95,15 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
     New articles join the existing stories; `recluster` groups every article afresh (old
     story ids carry over by shared articles). `cache` carries work from one build to the
-    next (see BuildCache). `search_later` leaves the search index as it was, to be
+    next (see BuildCache); without one, the build uses and updates the cache kept on
+    disk in .sitegen/cache/. `search_later` leaves the search index as it was, to be
     brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
     pages show new articles at once). `progress` is told how each stage goes.
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
         with files.exclusive(lock, lock_wait, on_wait):
-            return _build_locked(config, now, recluster,
-                                 cache or BuildCache(remember_pages=False), search_later,
-                                 progress)
+            return _build_locked(config, now, recluster, cache, search_later, progress)
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
                                    f"another build of this project is running (process "
@@ -157,7 +112,8 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
 
 def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
-                  cache: BuildCache, search_later: bool, progress: Progress) -> BuildReport:
+                  cache: BuildCache | None, search_later: bool,
+                  progress: Progress) -> BuildReport:
     timings: dict[str, float] = {}
     record = cache_dir(config) / uptodate.RECORD
     outputs = (state_file(config), config.out_dir, config.out_dir / export.FILE)
@@ -167,7 +123,16 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     if done is not None:
         return replace(done, timings=timings)
     uptodate.forget(record)
+    on_disk = cache is None  # `sitegen build`: the cache is kept in .sitegen/cache/
+    cache_problems: tuple[Problem, ...] = ()
+    if cache is None:
+        with _timed(timings, "cache"):
+            cache, cache_problems = buildcache.load(cache_dir(config) / buildcache.FILE)
     report = _build_changed(config, now, recluster, cache, search_later, timings, progress)
+    if on_disk:
+        with _timed(timings, "cache"):
+            cache_problems += cache.save(cache_dir(config) / buildcache.FILE)
+        report = replace(report, problems=cache_problems + report.problems)
     if not search_later:  # else the search index is left behind: not what a build makes
         uptodate.remember(record, inputs, outputs, report)
     return report
@@ -311,10 +276,6 @@ def _online_story(story_id: str, group: tuple[str, ...], previous: StoryState,
         central, shared = terms.central(group), terms.shared_terms(group)
     return Story(id=story_id, article_ids=group, central_id=central, terms=shared,
                  slug=identities.slugs.get(story_id))
-
-
-def _pinned(story: Story, headlines: Mapping[str, str]) -> str | None:
-    return next((headlines[a] for a in sorted(story.article_ids) if a in headlines), None)
 
 
 def _redirects(previous: StoryState, identities: Identities,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import assign, cluster
-from .build import BuildCache, Prepared, prepare
+from .build import Prepared, prepare
+from .buildcache import BuildCache
 from .config import Config
 from .errors import Problem, SitegenError
 from .model import Article, StoryAnalysis

@@ -20,7 +20,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .build import BuildCache, build_site, refresh_search
+from .build import build_site, refresh_search
+from .buildcache import BuildCache
 from .config import Config
 from .errors import SitegenError
 from .ingest import is_editor_leftover

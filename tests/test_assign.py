@@ -5,11 +5,13 @@ change, or --recluster groups everything afresh."""
 from __future__ import annotations
 
 import json
+import pickle
 
 from click.testing import CliRunner
 
 from sitegen import assign
-from sitegen.build import BuildCache, prepare
+from sitegen.build import prepare
+from sitegen.buildcache import BuildCache
 from sitegen.cli import cli
 from sitegen.config import load_config
 from sitegen.model import Article
@@ -99,5 +101,12 @@ def test_term_index_gives_the_same_numbers_in_any_order():
     assert forward.central(["c", "d"]) == backward.central(["c", "d"])
     backward.sync({k: v for k, v in pool.items() if k != "a"})
     assert "a" not in backward.docs and all("a" not in p for p in backward.postings.values())
+    # an article with its own id may change under it: indexed again, as kept on disk
+    changed = {**pool, "c": article("c", "flood waters and boats in Elmford")}
+    kept = pickle.loads(pickle.dumps(forward))
+    kept.sync(changed)
+    fresh = assign.TermIndex()
+    fresh.sync(changed)
+    assert kept.similarity("a", "c") == fresh.similarity("a", "c") > 0.1
     cache = BuildCache()
     assert isinstance(cache.terms, assign.TermIndex)

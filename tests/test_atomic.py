@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import pickle
 import random
 import shutil
 import signal
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from jinja2.bccache import bc_magic
 
-from sitegen import build_site, load_config
+from sitegen import build_site, buildcache, load_config
 from sitegen.errors import SitegenError
 from sitegen.state import load_state
 
@@ -205,3 +206,23 @@ def test_a_corrupt_cache_is_detected_rebuilt_and_reported(make_site, damage):
     if damage != "empty":  # an empty file is what an interrupted first write leaves
         assert reported == {f".sitegen/cache/templates/{p.name}" for p in cached}
     assert project.build().problems == ()  # compiled again and stored
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "not a cache"])
+def test_a_corrupt_build_cache_is_reported_and_the_site_built_all_the_same(make_site,
+                                                                           damage):
+    project = make_site(samples=True)
+    config = load_config(None, project_dir=project.root)
+    build_site(config, now=lambda: NOW)
+    built = snapshot(project.out)
+    stored = project.root / ".sitegen" / "cache" / buildcache.FILE
+    header, _, pickled = stored.read_bytes().partition(b"\n")
+    stored.write_bytes({"garbage": os.urandom(300),
+                        "truncated": header + b"\n" + pickled[:len(pickled) // 2],
+                        "not a cache": header + b"\n" + pickle.dumps(["seeds"])}[damage])
+    report = build_site(config, now=lambda: NOW, recluster=True)  # not up to date: a build
+    assert snapshot(project.out) == built
+    assert [p.path for p in report.problems if "corrupt cache file" in p.message] == \
+        [".sitegen/cache/build.pickle"]
+    again = build_site(config, now=lambda: NOW, recluster=True)
+    assert again.problems == ()  # saved anew by the build that found it corrupt

@@ -1,6 +1,7 @@
 """Property: building after every change gives, byte for byte, what a clean build of the
-same seeds and state gives. Random sequences of adding, modifying, deleting and renaming
-seeds (hypothesis); every file of the site and the state file are compared."""
+same seeds and state gives, whether the builds share a cache in memory (`sitegen watch`)
+or on disk (`sitegen build`). Random sequences of adding, modifying, deleting and
+renaming seeds (hypothesis); every file of the site and the state file are compared."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen import build_site, load_config
-from sitegen.build import BuildCache, refresh_search
+from sitegen.build import refresh_search
+from sitegen.buildcache import BuildCache
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 NAMES = ["a.txt", "b.md", "c.txt", "d.json", "e.txt"]
@@ -83,25 +85,27 @@ def compiled_templates() -> Path:
     (folder / "seeds").mkdir()
     write_seed(folder / "seeds", "a.txt", TEXTS[0])
     build_site(load_config(project_dir=folder), now=lambda: NOW)
-    return folder / ".sitegen" / "cache"
+    return folder / ".sitegen" / "cache" / "templates"
 
 
 def build(project: Path, search: bool, cache: BuildCache | None = None,
           search_later: bool = False) -> None:
     (project / "sitegen.toml").write_text(f"[search]\nenabled = {str(search).lower()}\n")
     if not (project / ".sitegen" / "cache").exists():
-        shutil.copytree(compiled_templates(), project / ".sitegen" / "cache")
+        shutil.copytree(compiled_templates(), project / ".sitegen" / "cache" / "templates")
     build_site(load_config(project_dir=project), now=lambda: NOW, cache=cache,
                search_later=search_later)
 
 
 def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
-                                   search: bool) -> None:
+                                   search: bool, watched: bool = True) -> None:
+    """`watched`: the builds share a BuildCache in memory, as `sitegen watch` makes them;
+    else each build starts from the cache the last one left on disk."""
     with tempfile.TemporaryDirectory() as folder:
         live = Path(folder) / "live"
         (live / "seeds").mkdir(parents=True)
         write_seed(live / "seeds", "a.txt", TEXTS[0])
-        cache = BuildCache()  # kept from build to build, as `sitegen watch` does
+        cache = BuildCache() if watched else None
         build(live, search, cache, search_later=search)
         for number, operation in enumerate(operations):
             state_before = (live / ".sitegen/state.json").read_bytes()
@@ -126,6 +130,12 @@ def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
 @given(OPERATIONS)
 def test_incremental_builds_equal_a_clean_build(operations):
     check_incremental_equals_clean(operations, search=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS)
+def test_builds_from_the_cache_on_disk_equal_a_clean_build(operations):
+    check_incremental_equals_clean(operations, search=False, watched=False)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
