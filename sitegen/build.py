@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jinja2
+
 from . import (
     analyze,
     assign,
@@ -143,53 +145,21 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    progress: Progress) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
-    previous_export = _read_if_exists(config.out_dir / export.FILE)
-    cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
-                       config.out_dir))
-    pages = render.render_site(prepared.site, env,
-                               generated=now().isoformat(timespec="seconds"),
-                               previous_export=previous_export, memo=cache.pages)
-
-    index_now = config.search and not search_later
-    indexing: list[search.Indexing] = []
-
-    def index_export(pages: Iterator[Page]) -> Iterator[Page]:
-        """The export comes first: the search index is made from it in the background
-        while the pages are rendered and written."""
-        for page in pages:
-            if index_now and page.path == export.FILE and not indexing:
-                indexing.append(search.Indexing(page.content, config.language,
-                                                str(config.out_dir / export.FILE)))
-            yield page
-
-    def search_pages(staged: Path) -> list[Page]:
-        progress("search", 0, None)
-        with _timed(timings, "search"):  # the wait for the index
-            return indexing[0].pages() if indexing else \
-                search.search_index(staged, config.language)
-
     with _timed(timings, "write"):
         try:
-            report = write.write_site(
-                index_export(_timed_iter(pages, timings, "render", progress)),
-                config.static_dirs, config.out_dir,
-                search_pages if index_now else None,
-                previous_paths=cache.site_paths.get(config.out_dir),
-                keep=search.BUNDLE if config.search and search_later else None,
-                spare=cache_dir(config) / "spare-site")
-        except BaseException:
-            cache.forget_site()  # it may be half updated: trust nothing about it
-            raise
-        finally:
-            for started in indexing:
-                started.close()
+            report = _render_and_write(config, prepared, env, cache, now(), search_later,
+                                       timings, progress)
+        except write.MissingPage:  # the site lost a file the memo counted on
+            cache.forget_site()
+            report = _render_and_write(config, prepared, env, cache, now(), search_later,
+                                       timings, progress)
         new_state = identity.next_state(
             prepared.previous,
             (replace(s.story, slug=s.slug) for s in prepared.site.stories),
             prepared.identities.retired, prepared.fingerprint)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)
-        cache.pages.commit()
+        cache.pages.commit(write.signature(config.out_dir))
         cache.site_paths = {config.out_dir: report.paths}
     # pages are rendered as the writer asks for them; it waits for the search index
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
@@ -200,6 +170,49 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                        write=report,
                        problems=prepared.problems + report.problems + cache_problems,
                        timings=timings)
+
+
+def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environment,
+                      cache: BuildCache, now: datetime, search_later: bool,
+                      timings: dict[str, float], progress: Progress) -> WriteReport:
+    previous_export = _read_if_exists(config.out_dir / export.FILE)
+    cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
+                       config.out_dir), write.signature(config.out_dir))
+    pages = render.render_site(prepared.site, env,
+                               generated=now.isoformat(timespec="seconds"),
+                               previous_export=previous_export, memo=cache.pages)
+    index_now = config.search and not search_later
+    indexing: list[search.Indexing] = []
+
+    def index_export(pages: Iterator[Page]) -> Iterator[Page]:
+        """The export comes first: the search index is made from it in the background
+        while the pages are rendered and written."""
+        for page in pages:
+            if index_now and page.path == export.FILE and not indexing and page.content:
+                indexing.append(search.Indexing(page.content, config.language,
+                                                str(config.out_dir / export.FILE)))
+            yield page
+
+    def search_pages(staged: Path) -> list[Page]:
+        progress("search", 0, None)
+        with _timed(timings, "search"):  # the wait for the index
+            return indexing[0].pages() if indexing else \
+                search.search_index(staged, config.language)
+
+    try:
+        return write.write_site(
+            index_export(_timed_iter(pages, timings, "render", progress)),
+            config.static_dirs, config.out_dir,
+            search_pages if index_now else None,
+            previous_paths=cache.site_paths.get(config.out_dir),
+            keep=search.BUNDLE if config.search and search_later else None,
+            spare=cache_dir(config) / "spare-site")
+    except BaseException:
+        cache.forget_site()  # it may be half updated: trust nothing about it
+        raise
+    finally:
+        for started in indexing:
+            started.close()
 
 
 def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:

@@ -1,5 +1,6 @@
 """What one build hands the next to save work: the seeds as read, every article's word
-counts, the story analyses and (in memory only) the pages last rendered.
+counts, the story analyses, and what each page was rendered from (the pages themselves
+in memory only: on disk, the site holds them).
 
 `sitegen watch` keeps a BuildCache in memory between builds. `sitegen build` keeps one on
 disk between runs (FILE, in .sitegen/cache/), so that adding one article to a large
@@ -26,7 +27,8 @@ from .model import Article, Progress, Story, no_progress
 
 FILE = "build.pickle"
 _MAGIC = b"sitegen build cache "
-_SAVED = ("seeds", "terms", "analyses")
+_SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
+          "pages": memo.RenderMemo}
 _CODE = Path(__file__).resolve().parent
 
 
@@ -38,13 +40,13 @@ class BuildCache:
         self.terms = assign.TermIndex()
         self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
         self.remember_pages = remember_pages
-        self.pages = memo.RenderMemo(remember_pages)
+        self.pages = memo.RenderMemo(keep_pages=remember_pages)
         self.site_paths: dict[Path, frozenset[str]] = {}
         """Output folder -> the files the last build left there."""
 
     def forget_site(self) -> None:
         """After a failed write: the output may not be what the memo says."""
-        self.pages = memo.RenderMemo(self.remember_pages)
+        self.pages = memo.RenderMemo(keep_pages=self.remember_pages)
         self.site_paths = {}
 
     def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
@@ -109,9 +111,8 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
     try:
         with _no_gc():
             saved = pickle.loads(memoryview(data)[len(version):])
-        if not (isinstance(saved, dict) and isinstance(saved.get("seeds"), dict)
-                and isinstance(saved.get("terms"), assign.TermIndex)
-                and isinstance(saved.get("analyses"), dict)):
+        if not (isinstance(saved, dict)
+                and all(isinstance(saved.get(name), kind) for name, kind in _SAVED.items())):
             raise TypeError("not a build cache")
     except Exception:  # pickle raises anything on damaged data
         return cache, (_corrupt(path),)

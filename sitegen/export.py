@@ -72,7 +72,7 @@ def export_json(site: Site, generated: str, previous: bytes | None,
 
     Written as json.dumps(..., indent=1) would write it, one story at a time, so that with
     `memo` an unchanged story is not serialized again."""
-    memo = memo or RenderMemo()
+    memo = memo or RenderMemo(keep_pages=False)
     parts = [memo.value(f"{s.story.id}\x00json", s, lambda s=s: json.dumps(
         _export_story(s), ensure_ascii=False, indent=1).replace("\n", "\n  "))[0]
         for s in site.stories]

@@ -1,10 +1,14 @@
-"""Render stage, incremental half: the pages of the last build, by path, with what each
-was made from, so that a page whose inputs are unchanged is not rendered again.
+"""Render stage, incremental half: what each page of the last build was made from, so
+that a page whose inputs are unchanged is not rendered (nor written) again.
 
-A page's inputs are its template context. Stories and articles are compared by identity:
-the analyze stage hands over the very same object for a story that did not change (see
-BuildCache.analyze), so comparing them is instant; everything else by value (key_of). The theme
-(every template file) and the site settings are part of every key.
+A page's inputs are its template context, summed up as a digest of its key (key_of).
+Stories and articles are compared by identity: the analyze stage hands over the very same
+object for a story that did not change (see BuildCache.analyze), so comparing them is
+instant. Each such object is known by a token, a number that is never given to another
+object, not even by a later build: the memo can be kept on disk with the objects it
+names (`sitegen build`), and a token seen again means the very same story or article.
+Everything else is compared by value. The theme (every template file) and the site
+settings are part of every key.
 
 The memo changes only when a build has written its site (`commit`): a failed build must
 not leave it describing pages that were never written.
@@ -12,8 +16,10 @@ not leave it describing pages that were never written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import fields, is_dataclass
+import hashlib
+import pickle
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +30,67 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 _BY_IDENTITY = frozenset({StoryAnalysis, Article})
 
 
+class Tokens:
+    """A token for each object compared by identity. Holds the objects it numbered, so
+    that no other object can take their id() meanwhile."""
+
+    def __init__(self) -> None:
+        self._serial: dict[int, int] = {}
+        """id(object) -> token."""
+        self._held: dict[int, object] = {}
+        self._used: set[int] = set()
+        self._next = 0
+
+    def of(self, objects: Sequence[object]) -> tuple[int, ...]:
+        """The tokens of many objects at once (at C speed for the ones already known)."""
+        ids = list(map(id, objects))
+        self._used.update(ids)
+        try:
+            return tuple(map(self._serial.__getitem__, ids))
+        except KeyError:
+            return tuple(map(self.one, objects))
+
+    def one(self, thing: object) -> int:
+        key = id(thing)
+        self._used.add(key)
+        token = self._serial.get(key)
+        if token is None:
+            token = self._serial[key] = self._next
+            self._held[key] = thing
+            self._next += 1
+        return token
+
+    def keep_used(self) -> None:
+        """Forget the objects no key of the last build named (they may be freed)."""
+        self._serial = {k: v for k, v in self._serial.items() if k in self._used}
+        self._held = {k: v for k, v in self._held.items() if k in self._used}
+        self._used = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        held = self._held
+        return {"numbered": [(held[k], v) for k, v in self._serial.items()],
+                "next": self._next}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._serial = {id(thing): token for thing, token in state["numbered"]}
+        self._held = {id(thing): thing for thing, _ in state["numbered"]}
+        self._used = set()
+        self._next = state["next"]
+
+
 class Keyed:
-    """A context whose key was worked out by its maker (see `identities`), cheaply."""
+    """A context whose key was worked out by its maker (see RenderMemo.identities)."""
 
-    __slots__ = ("keep", "key")
+    __slots__ = ("key",)
 
-    def __init__(self, key: Any, keep: list[object]) -> None:
+    def __init__(self, key: Any) -> None:
         self.key = key
-        self.keep = keep
 
 
-def identities(objects: Sequence[object], keep: list[object]) -> tuple[int, ...]:
-    """Stand-ins for many stories or articles at once (as key_of would make, but at C speed)."""
-    keep.extend(objects)
-    return tuple(map(id, objects))
-
-
-def key_of(value: Any, keep: list[object]) -> Any:
+def key_of(value: Any, tokens: Tokens) -> Any:
     """A comparable stand-in for a template context value: plain values as they are,
-    containers and other dataclasses field by field, stories and articles by identity
-    (their id(), with the object appended to `keep`: whoever stores the key must store
-    `keep` too, so that no other object can take that id meanwhile).
+    containers and other dataclasses field by field, stories and articles (and anything
+    else) by token.
 
     Runs for every page of every build, over contexts that list thousands of stories:
     plain and identity leaves are handled in the loop, without a call each."""
@@ -52,23 +98,20 @@ def key_of(value: Any, keep: list[object]) -> Any:
     if kind in _PLAIN:
         return value
     if kind in _BY_IDENTITY:
-        keep.append(value)
-        return id(value)
+        return ("@", tokens.one(value))
     if kind is Keyed:
-        keep.extend(value.keep)
         return value.key
     if kind is tuple or kind is list:
         items = value
     elif kind is dict:
-        return tuple([(k, key_of(v, keep)) for k, v in value.items()])
+        return tuple([(k, key_of(v, tokens)) for k, v in value.items()])
     else:
         names = _FIELDS.get(kind)
         if names is None:
             names = _FIELDS[kind] = (tuple(f.name for f in fields(value))
                                      if is_dataclass(value) else ())
-        if not names:
-            keep.append(value)
-            return ("#", id(value))
+        if not names:  # of unknown make: equal to itself only
+            return ("#", tokens.one(value))
         items = [kind.__name__, *[getattr(value, name) for name in names]]
     out = []
     for item in items:
@@ -76,10 +119,9 @@ def key_of(value: Any, keep: list[object]) -> Any:
         if item_kind in _PLAIN:
             out.append(item)
         elif item_kind in _BY_IDENTITY:
-            keep.append(item)
-            out.append(id(item))
+            out.append(("@", tokens.one(item)))
         else:
-            out.append(key_of(item, keep))
+            out.append(key_of(item, tokens))
     return tuple(out)
 
 
@@ -92,52 +134,106 @@ def theme_signature(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int]
         for stat in [path.stat()])
 
 
+@dataclass(frozen=True, slots=True)
+class _Made:
+    key: Any
+    """The context's key (key_of); kept on disk as a digest of it (see _digest)."""
+    value: Any
+    """What was made (None for pages whose bytes are not kept: they are in the site)."""
+    paths: tuple[str, ...] = ()
+    """For pages made together (see RenderMemo.pages)."""
+
+
 class RenderMemo:
-    def __init__(self, remember: bool = True) -> None:
-        """`remember`: False for a build with no next build to serve (`sitegen build`),
-        which would otherwise hold every page of the site in memory (3 GB at 100,000
-        articles) for nothing."""
-        self._remember = remember
-        self._made: dict[str, tuple[Any, list[object], Any]] = {}
-        self._pending: dict[str, tuple[Any, list[object], Any]] = {}
+    def __init__(self, keep_pages: bool = True) -> None:
+        """`keep_pages`: hold the bytes of every page in memory, as `sitegen watch` does
+        to update its site in place. `sitegen build` keeps only the digests (the pages
+        of 100,000 articles take 3 GB): an unchanged page is then the file already in
+        the site (a Page without content)."""
+        self._keep_pages = keep_pages
+        self._made: dict[str, _Made] = {}
+        self._pending: dict[str, _Made] = {}
         self._context: Any = None
+        self._site: Any = None
+        self.tokens = Tokens()
 
-    @property
-    def remembers(self) -> bool:
-        return self._remember
-
-    def start(self, context: Any) -> None:
-        """Begin a build; `context` (theme signature, site settings) keys every page."""
-        if context != self._context:
+    def start(self, context: Any, site: Any) -> None:
+        """Begin a build; `context` (theme signature, site settings) keys every page.
+        `site` says which site is in the output folder (write.signature): when it is not
+        the one the last build wrote, nothing that build made is assumed to be there."""
+        if context != self._context or site is None or site != self._site:
             self._made = {}
         self._context = context
         self._pending = {}
 
+    def identities(self, objects: Sequence[object]) -> tuple[int, ...]:
+        """Stand-ins for many stories or articles at once, as key_of makes them one by one."""
+        return self.tokens.of(objects)
+
+    def key(self, context: Any) -> Any:
+        return key_of(context, self.tokens)
+
+    def known(self, name: str, key: Any) -> _Made | None:
+        """What the last build made for `name` from a context of this key (noted as made
+        by this build too), else None."""
+        made = self._made.get(name)
+        if made is None or (made.key != key if type(made.key) is not bytes
+                            else made.key != _digest(key)):
+            return None
+        self._pending[name] = made
+        return made
+
     def value(self, name: str, context: Any, make: Callable[[], Any]) -> tuple[Any, bool]:
         """(what `make` gives, whether it is the last build's) for the thing called `name`
         made from `context` (see key_of)."""
-        if not self._remember:
-            return make(), False
-        keep: list[object] = []
-        key = key_of(context, keep)
-        known = self._made.get(name)
-        if known is not None and known[0] == key:
-            self._pending[name] = known
-            return known[2], True
-        made = make()
-        self._pending[name] = (key, keep, made)
-        return made, False
+        key = self.key(context)
+        made = self.known(name, key)
+        if made is not None:
+            return made.value, True
+        value = make()
+        self._pending[name] = _Made(key, value)
+        return value, False
 
     def page(self, path: str, context: Any, make: Callable[[], bytes]) -> Page:
         """The page at `path`, as last built when its context is unchanged."""
-        content, unchanged = self.value(path, context, make)
-        return Page(path, content, unchanged=unchanged)
+        key = self.key(context)
+        made = self.known(path, key)
+        if made is not None:
+            return Page(path, made.value, unchanged=True)
+        return self.made_page(path, key, make())
 
-    def pages(self, name: str, context: Any, make: Callable[[], list[Page]]) -> list[Page]:
+    def made_page(self, path: str, key: Any, content: bytes) -> Page:
+        """Note a page rendered from a context of this key (see `known`)."""
+        self._pending[path] = _Made(key, content if self._keep_pages else None)
+        return Page(path, content)
+
+    def pages(self, name: str, context: Any, make: Callable[[], Iterable[Page]]) -> list[Page]:
         """Several pages made together (a feed's Atom and RSS files)."""
-        made, unchanged = self.value(name, context, make)
-        return [Page(p.path, p.content, unchanged=unchanged) for p in made]
+        key = self.key(context)
+        made = self.known(name, key)
+        if made is not None:
+            contents = made.value or [None] * len(made.paths)
+            return [Page(path, content, unchanged=True)
+                    for path, content in zip(made.paths, contents, strict=True)]
+        pages = list(make())
+        self._pending[name] = _Made(
+            key, [p.content for p in pages] if self._keep_pages else None,
+            tuple(p.path for p in pages))
+        return pages
 
-    def commit(self) -> None:
-        """The build's pages are written: they are what the next build compares with."""
+    def commit(self, site: Any) -> None:
+        """The build's pages are written (as the `site` that start will be told of next):
+        they are what the next build compares with."""
         self._made, self._pending = self._pending, {}
+        self._site = site
+        self.tokens.keep_used()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept on disk with digests for keys: the keys of list pages are long."""
+        made = {name: m if type(m.key) is bytes else replace(m, key=_digest(m.key))
+                for name, m in self._made.items()}
+        return {**self.__dict__, "_made": made, "_pending": {}}
+
+
+def _digest(key: Any) -> bytes:
+    return hashlib.blake2b(pickle.dumps(key, protocol=5), digest_size=16).digest()

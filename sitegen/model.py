@@ -201,7 +201,8 @@ class Page:
     """One output file: a path relative to the site root, and its bytes."""
 
     path: str
-    content: bytes
+    content: bytes | None
+    """None for an unchanged page whose bytes were not kept: the file in the site."""
     unchanged: bool = False
     """Known to be byte for byte the page the last build wrote at this path."""
 

@@ -26,7 +26,7 @@ from . import browse, feeds, parallel
 from .errors import Problem, TemplateError
 from .export import FILE as EXPORT_FILE
 from .export import export_json
-from .memo import Keyed, RenderMemo, identities
+from .memo import Keyed, RenderMemo
 from .model import Article, Page, Site, SiteInfo, StoryAnalysis
 from .urls import article_path, name_path, outlet_path, story_path
 
@@ -168,7 +168,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     With `memo` (started for this theme and these settings), pages whose context did not
     change since the last build are taken from it instead of rendered."""
     info = site.info
-    memo = memo or RenderMemo()
+    memo = memo or RenderMemo(keep_pages=False)
     names, outlets = name_index(site), outlet_index(site)
     site_feed = [_feed_link(info, info.title, "")]
     listed: list[tuple[str, str | None]] = []
@@ -189,13 +189,11 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                          lambda: content(template, path, feeds, **context))
 
     def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
-        """Pages of one kind: with nothing to compare them with (a one-shot build), rendered
-        on every core, in order."""
-        if memo.remembers:
-            for spec in specs:
-                yield page(spec.template, spec.path, spec.lastmod, spec.feeds, spec.key,
-                           **spec.context)
-            return
+        """Pages of one kind, in order: the ones whose context changed rendered on every
+        core, the others taken from the memo."""
+        keys = [memo.key((spec.template, spec.key)) for spec in specs]
+        known = [memo.known(spec.path, key) for spec, key in zip(specs, keys, strict=True)]
+        todo = [number for number, made in enumerate(known) if made is None]
 
         def render_chunk(chunk: Sequence[int]) -> list[bytes]:
             return [content(s.template, s.path, s.feeds, **s.context)
@@ -203,26 +201,26 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
 
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
-        rendered = parallel.imap_chunked(render_chunk, range(len(specs)),
-                                         chunk=PAGES_PER_CHUNK)
-        for spec, body in zip(specs, itertools.chain.from_iterable(rendered), strict=True):
+        rendered = itertools.chain.from_iterable(
+            parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
+        for spec, key, made in zip(specs, keys, known, strict=True):
             listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
-            yield Page(spec.path, body)
+            yield (Page(spec.path, made.value, unchanged=True) if made is not None
+                   else memo.made_page(spec.path, key, next(rendered)))
 
     # First, so that the search index can be made from it while the pages are written
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     for listing in browse.paginate("", info.title, site.stories, info.per_page):
-        keep: list[object] = []
-        key = Keyed((listing.path, listing.title, identities(listing.stories, keep),
-                     listing.number, listing.pages, listing.crumbs), keep)
+        key = Keyed((listing.path, listing.title, memo.identities(listing.stories),
+                     listing.number, listing.pages, listing.crumbs))
         yield page("index.html", listing.path + "index.html", newest, key=key,
                    listing=listing, stories=listing.stories)
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
     yield from many([_PageSpec("archive.html", period.path + "index.html", None, (),
-                               _archive_key(period), {"period": period})
+                               _archive_key(period, memo), {"period": period})
                      for period in browse.archive(site.stories)])
     yield from many([
         _PageSpec("story.html", story_path(story) + "index.html", story.last_seen,
@@ -235,7 +233,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         for story in site.stories for article in story.articles])
     if info.search:
         yield page("search.html", "search/index.html")
-    name_keys = [_name_key(entry) for entry in names]
+    name_keys = [_name_key(entry, memo) for entry in names]
     by_kind: dict[str, list[NameIndex]] = {}
     for entry in names:
         by_kind.setdefault(entry.kind, []).append(entry)
@@ -244,7 +242,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     yield from many([_PageSpec("name.html", name_path(entry.slug) + "index.html", None, (),
                                key, {"entry": entry})
                      for entry, key in zip(names, name_keys, strict=True)])
-    outlet_keys = [_outlet_key(outlet) for outlet in outlets]
+    outlet_keys = [_outlet_key(outlet, memo) for outlet in outlets]
     yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
                outlets=outlets)
     for outlet, key in zip(outlets, outlet_keys, strict=True):
@@ -264,27 +262,23 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                         lambda: feeds.sitemap(info, listed).content)
 
 
-def _archive_key(period: browse.ArchivePeriod) -> Keyed:
-    keep: list[object] = []
-    return Keyed((period.path, period.title, identities(period.stories, keep),
-                  period.children, period.crumbs, period.lists_stories), keep)
+def _archive_key(period: browse.ArchivePeriod, memo: RenderMemo) -> Keyed:
+    return Keyed((period.path, period.title, memo.identities(period.stories),
+                  period.children, period.crumbs, period.lists_stories))
 
 
-def _name_key(entry: NameIndex) -> Keyed:
-    keep: list[object] = []
-    return Keyed((entry.slug, entry.name, entry.kind, identities(entry.stories, keep)), keep)
+def _name_key(entry: NameIndex, memo: RenderMemo) -> Keyed:
+    return Keyed((entry.slug, entry.name, entry.kind, memo.identities(entry.stories)))
 
 
-def _outlet_key(outlet: OutletIndex) -> Keyed:
-    keep: list[object] = []
-    articles = identities([a for a, _ in outlet.articles], keep)
-    stories = identities([s for _, s in outlet.articles], keep)
-    return Keyed((outlet.name, outlet.path, articles, stories), keep)
+def _outlet_key(outlet: OutletIndex, memo: RenderMemo) -> Keyed:
+    return Keyed((outlet.name, outlet.path, memo.identities([a for a, _ in outlet.articles]),
+                  memo.identities([s for _, s in outlet.articles])))
 
 
 def _joined(keys: Sequence[Keyed]) -> Keyed:
     """One key for a page listing everything the given keys stand for."""
-    return Keyed(tuple(k.key for k in keys), [o for k in keys for o in k.keep])
+    return Keyed(tuple(k.key for k in keys))
 
 
 def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:

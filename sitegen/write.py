@@ -26,6 +26,11 @@ MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
 
 
+class MissingPage(Exception):
+    """A page said to be unchanged (and given without its bytes) is not in the site:
+    something else removed it since the last build. The caller renders it again."""
+
+
 IN_PLACE_MOST = 2000
 """More changed files than this, and the site is staged and swapped whole instead."""
 
@@ -74,7 +79,7 @@ def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
         for page in derived(staging) if derived else ():
             writer.add_bytes(page.path, page.content)
         for path in _files_under(out_dir, keep):
-            writer.add_bytes(path, b"", unchanged=True, size_known=False)
+            writer.add_bytes(path, None, unchanged=True)
         writer.remove_unclaimed()
         removed = _count_removed(out_dir, writer.claimed)
         _swap(staging, out_dir, previous, spare)
@@ -118,24 +123,30 @@ def _set_aside(old_site: Path, spare: Path | None) -> None:
 def _write_in_place(pages: Iterator[Page], extra: list[Page], out_dir: Path,
                     previous_paths: AbstractSet[str], keep: str | None
                     ) -> tuple[WriteReport | None, Iterable[Page]]:
-    """(report, ()) when done in place; (None, every page) when too much changed."""
+    """(report, ()) when done in place; (None, every page) when too much changed, or a
+    page given without its bytes is not known to be in place."""
     claimed: dict[str, str] = {}
     seen: list[Page] = []
     changed: list[Page] = []
 
-    def check(page: Page) -> None:
+    def check(page: Page) -> bool:
+        """Whether the page can be written in place (else the site is staged)."""
         _check_path(page.path, claimed)
         known = page.unchanged and page.path in previous_paths
-        if not known and not _same_bytes(out_dir / page.path, page.content):
+        if known:
+            return True
+        if page.content is None:
+            return False
+        if not _same_bytes(out_dir / page.path, page.content):
             changed.append(page)
+        return len(changed) <= IN_PLACE_MOST
 
     for page in pages:
         seen.append(page)
-        check(page)
-        if len(changed) > IN_PLACE_MOST:
+        if not check(page):
             return None, itertools.chain(seen, pages)
-    for page in extra:
-        check(page)
+    if not all(map(check, extra)):
+        return None, seen
     kept = set(_files_under(out_dir, keep))
     gone = [p for p in previous_paths if p.casefold() not in claimed and p not in kept]
     # The front page last: what it links to is in place before it is
@@ -147,6 +158,16 @@ def _write_in_place(pages: Iterator[Page], extra: list[Page], out_dir: Path,
     paths = frozenset(claimed.values()) | kept
     return WriteReport(written=len(changed), unchanged=len(claimed) - len(changed),
                        removed=len(gone), paths=paths), ()
+
+
+def signature(out_dir: Path) -> tuple[int, ...] | None:
+    """Which site is in `out_dir`: each staged build swaps in another folder, and every
+    build that changes anything replaces stories.json (MARKER)."""
+    try:
+        folder, marker = os.stat(out_dir), os.stat(out_dir / MARKER)
+    except OSError:
+        return None
+    return (folder.st_dev, folder.st_ino, marker.st_ino, marker.st_size, marker.st_mtime_ns)
 
 
 def update_folder(out_dir: Path, folder: str, pages: Iterable[Page]) -> WriteReport:
@@ -257,13 +278,17 @@ class _StagingWriter:
         self.written = 0
         self.unchanged = 0
 
-    def add_bytes(self, path: str, content: bytes, unchanged: bool = False,
-                  size_known: bool = True) -> None:
+    def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False) -> None:
         """`unchanged`: the caller knows the previous site has these very bytes at `path`
-        (a memoized page, or a kept file: `size_known` False), so they are not read back."""
+        (a memoized page), so they are not read back; `content` None: the file in the
+        previous site, as it is (a page whose bytes were not kept, a kept file)."""
         target = self.staging.joinpath(*_claim(path, self.claimed).parts)
         old = self.out_dir / path
-        if (unchanged and not size_known) or _same_bytes(old, content, read=not unchanged):
+        if content is None:
+            if not old.is_file():
+                raise MissingPage(path)
+            self._reuse(old, target)
+        elif _same_bytes(old, content, read=not unchanged):
             self._reuse(old, target)
         else:
             self._make(target, lambda: target.write_bytes(content))

@@ -197,3 +197,24 @@ def test_a_build_stages_into_the_site_set_aside_whatever_it_holds(make_site):
 def files_of(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes()
             for p in site.rglob("*") if p.is_file()}
+
+
+def test_a_build_makes_again_what_left_the_site_since_the_last_one(make_site):
+    """Unchanged pages are not rendered again: the site has them. Unless it no longer
+    does: a page deleted from it, or the whole site, is made again."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    projects = [make_site(samples=True, name=name) for name in ("damaged", "twin")]
+    for project in projects:
+        build_site(load_config(None, project_dir=project.root), now=lambda: now)
+    damaged = projects[0]
+    story = damaged.story_of(AFP_SEED)["url"]
+    for deletion, text in [(lambda: (damaged.out / story / "index.html").unlink(),
+                            "title: Gamma\ndate: 2025-01-03\n\nAbout goats and geese."),
+                           (lambda: shutil.rmtree(damaged.out),
+                            "title: Delta\ndate: 2025-01-04\n\nAbout ducks and docks.")]:
+        deletion()
+        for project in projects:
+            project.write(f"seeds/{text[7:12]}.txt", text)
+            report = build_site(load_config(None, project_dir=project.root), now=lambda: now)
+        assert report.write.written < len(files_of(projects[1].out)) / 2  # the twin's
+        assert files_of(damaged.out) == files_of(projects[1].out)
