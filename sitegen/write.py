@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -73,19 +75,23 @@ def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
     _check_replaceable(out_dir)
     _take_spare(spare, staging)
     writer = _StagingWriter(staging, out_dir)
-    try:
-        for page in itertools.chain(pages, extra):
-            writer.add_bytes(page.path, page.content, page.unchanged)
-        for page in derived(staging) if derived else ():
-            writer.add_bytes(page.path, page.content)
-        for path in _files_under(out_dir, keep):
-            writer.add_bytes(path, None, unchanged=True)
-        writer.remove_unclaimed()
-        removed = _count_removed(out_dir, writer.claimed)
-        _swap(staging, out_dir, previous, spare)
-    except BaseException:
-        _set_aside(staging, spare)
-        raise
+    # What the spare and the live site hold is listed meanwhile: tens of thousands of
+    # folders, read while the pages are made and staged
+    with _Listing(staging) as spare_files, _Listing(out_dir) as old_files:
+        try:
+            for page in itertools.chain(pages, extra):
+                writer.add_bytes(page.path, page.content, page.unchanged)
+            for page in derived(staging) if derived else ():
+                writer.add_bytes(page.path, page.content)
+            for path in _files_under(out_dir, keep):
+                writer.add_bytes(path, None, unchanged=True)
+            writer.remove_unclaimed(spare_files.files())
+            removed = sum(1 for path in old_files.files()
+                          if path.casefold() not in writer.claimed)
+            _swap(staging, out_dir, previous, spare)
+        except BaseException:
+            _set_aside(staging, spare)
+            raise
     return WriteReport(written=writer.written, unchanged=writer.unchanged, removed=removed,
                        paths=frozenset(writer.claimed.values()))
 
@@ -222,6 +228,37 @@ def _relative_files(root: Path) -> Iterator[str]:
                 yield prefix + entry.name
 
 
+class _Listing:
+    """The files under a folder, listed by find(1) in a process of its own while the
+    build goes on (a thread would keep the render stage from forking its workers).
+    Where there is no find, or it meets a folder removed meanwhile, in this process."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+        program = shutil.which("find")
+        self._process = None if program is None or not root.is_dir() else subprocess.Popen(
+            [program, ".", "(", "-type", "f", "-o", "-type", "l", ")", "-print0"],
+            cwd=root, stdin=subprocess.DEVNULL, stdout=self._output,
+            stderr=subprocess.DEVNULL)
+
+    def files(self) -> list[str]:
+        """Relative POSIX paths, in no particular order."""
+        if self._process is None or self._process.wait() != 0:
+            return list(_relative_files(self._root))
+        self._output.seek(0)
+        return [os.fsdecode(path[2:]) for path in self._output.read().split(b"\0") if path]
+
+    def __enter__(self) -> _Listing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._output.close()
+
+
 def _prune_empty(out_dir: Path, folder: Path) -> None:
     while folder != out_dir and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
@@ -294,12 +331,14 @@ class _StagingWriter:
             self._make(target, lambda: target.write_bytes(content))
             self.written += 1
 
-    def remove_unclaimed(self) -> None:
-        """Files of the spare that the new site does not have, and their empty folders."""
+    def remove_unclaimed(self, spare_files: Iterable[str]) -> None:
+        """Remove what the spare held (`spare_files`, listed while staging) that the
+        new site does not have, and the folders that leaves empty. A listed file may be
+        gone since, or be a folder of the new site now."""
         wanted = set(self.claimed.values())
-        for path in list(_relative_files(self.staging)):
-            if path not in wanted:
-                target = self.staging / path
+        for path in spare_files:
+            target = self.staging / path
+            if path not in wanted and (target.is_file() or target.is_symlink()):
                 target.unlink()
                 _prune_empty(self.staging, target.parent)
 
@@ -370,10 +409,6 @@ def _check_replaceable(out_dir: Path) -> None:
         raise OutputError(Problem(str(out_dir), None,
                                   f"output folder is not empty and has no {MARKER}: it does not "
                                   "look like a sitegen site, so it is left alone"))
-
-
-def _count_removed(out_dir: Path, claimed: dict[str, str]) -> int:
-    return sum(1 for path in _relative_files(out_dir) if path.casefold() not in claimed)
 
 
 def _swap(staging: Path, out_dir: Path, previous: Path, spare: Path | None) -> None:

@@ -8,7 +8,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sitegen import build_site, load_config
+from sitegen import build_site, load_config, write
 from tests.conftest import AFP_SEED, SAMPLE_SEEDS, VERILY_SEED
 
 STORY_FIELDS = {"id", "url", "title", "summary", "first_seen", "last_seen", "articles"}
@@ -218,3 +218,15 @@ def test_a_build_makes_again_what_left_the_site_since_the_last_one(make_site):
             report = build_site(load_config(None, project_dir=project.root), now=lambda: now)
         assert report.write.written < len(files_of(projects[1].out)) / 2  # the twin's
         assert files_of(damaged.out) == files_of(projects[1].out)
+
+
+def test_a_site_is_listed_alike_by_find_and_without_it(make_site, monkeypatch):
+    project = make_site(samples=True)
+    project.build()
+    with write._Listing(project.out) as listing:
+        by_find = sorted(listing.files())
+    monkeypatch.setattr(write.shutil, "which", lambda name: None)
+    with write._Listing(project.out) as listing:
+        by_python = sorted(listing.files())
+    assert by_find == by_python == sorted(files_of(project.out))
+    assert "index.html" in by_find
