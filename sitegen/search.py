@@ -14,9 +14,13 @@ comes back as Pages, so the write stage keeps the files whose bytes did not chan
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from html import escape
 from pathlib import Path
@@ -29,12 +33,18 @@ from .export import FILE as EXPORT
 from .model import Page
 
 BUNDLE = "pagefind"
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""Where the indexing process finds sitegen, however this one found it."""
 QUOTES_PER_STORY = 5
 
 
 class Indexing:
     """A search index being made; `pages` waits for it. Use as a context manager, so
-    that a build that fails meanwhile leaves no indexer running and no folder behind."""
+    that a build that fails meanwhile leaves no indexer running and no folder behind.
+
+    A Python process of its own writes the records and runs Pagefind (see `_index`):
+    the records are thousands of small files, which the build would otherwise wait for
+    before writing a page, and a thread would keep the render stage from forking."""
 
     def __init__(self, export: bytes, language: str, where: str) -> None:
         self._where = where
@@ -42,32 +52,24 @@ class Indexing:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: BinaryIO | None = None
         try:
-            stories = json.loads(export)["stories"]
-            records = self._folder / "records"
-            for story in stories:
-                path = records / story["url"] / "index.html"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(story_record(story), encoding="utf-8")
-            if not stories:  # nothing to search (Pagefind refuses an empty folder)
-                return
-            program = get_executable()
-            if program is None:
-                raise FileNotFoundError("the pagefind program is not installed")
+            (self._folder / EXPORT).write_bytes(export)
             self._log = (self._folder / "log").open("wb")
+            found = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
+                                                  os.environ.get("PYTHONPATH")]))
             self._process = subprocess.Popen(
-                [str(program), "--site", str(records), "--output-path",
-                 str(self._folder / "bundle"), "--force-language", language.split("-")[0],
-                 "--quiet"],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+                [sys.executable, "-c", "import sys; from sitegen.search import _index; "
+                 "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language],
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONPATH": found}, start_new_session=True)
+        except OSError as exc:
             self.close()
             raise OutputError(Problem(where, None, f"search indexing failed: {exc}")) from exc
 
     def pages(self) -> list[Page]:
         """The Pagefind bundle, as pages under `pagefind/`."""
-        if self._process is None:
+        if self._process is None or self._process.wait() == NOTHING_TO_INDEX:
             return []
-        if self._process.wait() != 0:
+        if self._process.returncode != 0:
             log = (self._folder / "log").read_text(encoding="utf-8", errors="replace")
             raise OutputError(Problem(self._where, None,
                                       f"search indexing failed: {log.strip()[-500:]}"))
@@ -77,7 +79,8 @@ class Indexing:
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError):  # Pagefind too: the whole group
+                os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
         if self._log is not None:
             self._log.close()
@@ -88,6 +91,34 @@ class Indexing:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+NOTHING_TO_INDEX = 3
+"""_index's exit status for an export without stories (Pagefind refuses an empty folder)."""
+
+
+def _index(folder: str, language: str) -> int:
+    """In the indexing process: the records of the stories in `folder`/stories.json, then
+    Pagefind's index of them in `folder`/bundle. Returns the exit status."""
+    try:
+        stories = json.loads((Path(folder) / EXPORT).read_bytes())["stories"]
+        records = Path(folder) / "records"
+        for story in stories:
+            path = records / story["url"] / "index.html"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(story_record(story), encoding="utf-8")
+        if not stories:
+            return NOTHING_TO_INDEX
+        program = get_executable()
+        if program is None:
+            raise FileNotFoundError("the pagefind program is not installed")
+        return subprocess.run(
+            [str(program), "--site", str(records), "--output-path",
+             str(Path(folder) / "bundle"), "--force-language", language.split("-")[0],
+             "--quiet"], stdin=subprocess.DEVNULL, check=False).returncode
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(exc)
+        return 2
 
 
 def search_index(site_dir: Path, language: str) -> list[Page]:

@@ -228,3 +228,16 @@ def test_a_corrupt_build_cache_is_reported_and_the_site_built_all_the_same(make_
         [".sitegen/cache/build.pickle"]
     again = build_site(config, now=lambda: NOW, recluster=True)
     assert again.problems == ()  # saved anew by the build that found it corrupt
+
+
+def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, monkeypatch):
+    project = make_site(samples=True)
+    project.build()
+    built = snapshot(project.out)
+    project.write("sitegen.toml", "title = 'Changed'\n[search]\nenabled = true\n")
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(project.root / "no-such-program"))
+    with pytest.raises(SitegenError) as failed:
+        build_site(load_config(None, project_dir=project.root), now=lambda: NOW)
+    assert "search indexing failed" in str(failed.value)
+    assert "no-such-program" in str(failed.value)
+    assert snapshot(project.out) == built
