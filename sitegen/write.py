@@ -28,9 +28,12 @@ MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
 
 
-class MissingPage(Exception):
+class MissingPage(OutputError):
     """A page said to be unchanged (and given without its bytes) is not in the site:
     something else removed it since the last build. The caller renders it again."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(Problem(path, None, "vanished from the site while it was built"))
 
 
 IN_PLACE_MOST = 2000
@@ -207,13 +210,14 @@ def _replace_file(out_dir: Path, page: Page) -> None:
 
 def _files_under(out_dir: Path, folder: str | None) -> Iterator[str]:
     if folder:
-        yield from sorted(f"{folder}/{path}" for path in _relative_files(out_dir / folder))
+        yield from sorted(f"{folder}/{path}" for path in _relative_files(out_dir / folder)
+                          if (out_dir / folder / path).is_file())
 
 
 def _relative_files(root: Path) -> Iterator[str]:
-    """Every file under `root`, as a relative POSIX path, in no particular order. By
-    scandir, whose entries know their type: several times faster than Path.rglob with
-    is_file over a site's 20,000 folders."""
+    """Every file (or link) under `root`, as a relative POSIX path, in no particular
+    order. By scandir, whose entries know their type: several times faster than
+    Path.rglob with is_file over a site's 20,000 folders."""
     pending = [("", str(root))]
     while pending:
         prefix, folder = pending.pop()
@@ -224,7 +228,7 @@ def _relative_files(root: Path) -> Iterator[str]:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 pending.append((f"{prefix}{entry.name}/", entry.path))
-            elif entry.is_file():
+            else:
                 yield prefix + entry.name
 
 

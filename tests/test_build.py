@@ -223,10 +223,11 @@ def test_a_build_makes_again_what_left_the_site_since_the_last_one(make_site):
 def test_a_site_is_listed_alike_by_find_and_without_it(make_site, monkeypatch):
     project = make_site(samples=True)
     project.build()
+    (project.out / "dangling").symlink_to("nowhere")  # a link is listed by both, as is
     with write._Listing(project.out) as listing:
         by_find = sorted(listing.files())
     monkeypatch.setattr(write.shutil, "which", lambda name: None)
     with write._Listing(project.out) as listing:
         by_python = sorted(listing.files())
-    assert by_find == by_python == sorted(files_of(project.out))
+    assert by_find == by_python == sorted([*files_of(project.out), "dangling"])
     assert "index.html" in by_find
