@@ -10,6 +10,10 @@ it comes with) as small HTML documents in a temporary folder, one at each story'
 Pagefind's program (the `pagefind[bin]` package ships it) indexes that folder in the
 background, on another core, while the build renders and writes the pages; its bundle
 comes back as Pages, so the write stage keeps the files whose bytes did not change.
+
+At 100,000 articles the records and the bundle are 50,000 files each. The indexing
+process hands the bundle back packed in one file and removes both folders itself, after
+the build has what it needs: removing them took the build 13 s.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -58,7 +63,8 @@ class Indexing:
                                                   os.environ.get("PYTHONPATH")]))
             self._process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from sitegen.search import _index; "
-                 "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language],
+                 "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language,
+                 str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": found}, start_new_session=True)
         except OSError as exc:
@@ -73,9 +79,8 @@ class Indexing:
             log = (self._folder / "log").read_text(encoding="utf-8", errors="replace")
             raise OutputError(Problem(self._where, None,
                                       f"search indexing failed: {log.strip()[-500:]}"))
-        bundle = self._folder / "bundle"
-        return [Page(f"{BUNDLE}/{path.relative_to(bundle).as_posix()}", path.read_bytes())
-                for path in sorted(bundle.rglob("*")) if path.is_file()]
+        with (self._folder / _PACKED).open("rb") as packed:
+            return [Page(f"{BUNDLE}/{path}", content) for path, content in pickle.load(packed)]
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -95,14 +100,19 @@ class Indexing:
 
 NOTHING_TO_INDEX = 3
 """_index's exit status for an export without stories (Pagefind refuses an empty folder)."""
+_PACKED = "bundle.pickle"
+"""The bundle as one file: a list of (path in the bundle, bytes), sorted by path."""
 
 
-def _index(folder: str, language: str) -> int:
-    """In the indexing process: the records of the stories in `folder`/stories.json, then
-    Pagefind's index of them in `folder`/bundle. Returns the exit status."""
+def _index(folder: str, language: str, build: str) -> int:
+    """In the indexing process, started by the process `build` (a pid): the records of the
+    stories in `folder`/stories.json, then Pagefind's index of them packed in
+    `folder`/bundle.pickle. Returns the exit status; a process forked at the end removes
+    the records and the bundle's files."""
+    work = Path(folder) / "work"
     try:
         stories = json.loads((Path(folder) / EXPORT).read_bytes())["stories"]
-        records = Path(folder) / "records"
+        records = work / "records"
         for story in stories:
             path = records / story["url"] / "index.html"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,13 +122,39 @@ def _index(folder: str, language: str) -> int:
         program = get_executable()
         if program is None:
             raise FileNotFoundError("the pagefind program is not installed")
-        return subprocess.run(
-            [str(program), "--site", str(records), "--output-path",
-             str(Path(folder) / "bundle"), "--force-language", language.split("-")[0],
-             "--quiet"], stdin=subprocess.DEVNULL, check=False).returncode
+        bundle = work / "bundle"
+        status = subprocess.run(
+            [str(program), "--site", str(records), "--output-path", str(bundle),
+             "--force-language", language.split("-")[0], "--quiet"],
+            stdin=subprocess.DEVNULL, check=False).returncode
+        if status == 0:
+            packed = [(path.relative_to(bundle).as_posix(), path.read_bytes())
+                      for path in sorted(bundle.rglob("*")) if path.is_file()]
+            with (Path(folder) / _PACKED).open("wb") as out:
+                pickle.dump(packed, out, protocol=5)
+        return status
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(exc)
         return 2
+    finally:  # a killed build (this process an orphan now) leaves the whole folder
+        _remove_in_background(work if os.getppid() == int(build) else Path(folder),
+                              Path(f"{folder}.done"))
+
+
+def _remove_in_background(folder: Path, trash: Path) -> None:
+    """Remove `folder` from a forked process, after moving it to `trash` (out of the way
+    of the build, which removes the folder holding the work folder when done). If the
+    move fails, the build removes it."""
+    try:
+        os.rename(folder, trash)
+    except OSError:
+        return
+    sys.stdout.flush()
+    if os.fork() == 0:
+        try:
+            shutil.rmtree(trash, ignore_errors=True)
+        finally:
+            os._exit(0)
 
 
 def search_index(site_dir: Path, language: str) -> list[Page]:

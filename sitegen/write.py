@@ -85,7 +85,7 @@ def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
             for page in itertools.chain(pages, extra):
                 writer.add_bytes(page.path, page.content, page.unchanged)
             for page in derived(staging) if derived else ():
-                writer.add_bytes(page.path, page.content)
+                writer.add_bytes(page.path, page.content, page.unchanged)
             for path in _files_under(out_dir, keep):
                 writer.add_bytes(path, None, unchanged=True)
             writer.remove_unclaimed(spare_files.files())

@@ -88,7 +88,8 @@ def killed_build(project: Path, *, delay: float = 0.0, operation: int = 0,
     """Build in a forked child, SIGKILLed after `delay` seconds, or else just before its
     `operation`th file operation; True if it was killed before finishing. The child writes
     its count of file operations to `report` if it finishes."""
-    with os.fdopen(os.open(report or os.devnull, os.O_WRONLY | os.O_CREAT), "w") as out:
+    with os.fdopen(os.open(report or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                   "w") as out:
         pid = os.fork()
         if pid == 0:  # the child: build, then leave at once, whatever happened
             try:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -194,3 +198,34 @@ def test_a_search_record_carries_what_people_search_a_story_by():
                  "Wire &lt;b&gt;", "Port reopens", "Calder", "We won"):
         assert text in record
     assert "data-pagefind-body" in record
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_path):
+    """The indexing process removes its records and bundle in the background: after the
+    build is done with them, or at once when the build that started it was killed."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    project = make_site(samples=True)
+    project.build()
+    assert (project.out / "pagefind" / "pagefind.js").is_file()
+    assert wait_until(lambda: not any(temp.iterdir())), list(temp.iterdir())
+
+    orphaned = temp / "orphaned"  # an indexer whose build is gone when it ends
+    orphaned.mkdir()
+    shutil.copy(project.out / "stories.json", orphaned / "stories.json")
+    starter = ("import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+               "'import sys; from sitegen.search import _index; sys.exit(_index(*sys.argv[1:]))',"
+               f" {str(orphaned)!r}, 'en', str(os.getpid())], start_new_session=True); "
+               "os._exit(0)")
+    subprocess.run([sys.executable, "-c", starter], check=True)
+    assert wait_until(lambda: not any(temp.iterdir())), list(temp.iterdir())
