@@ -22,11 +22,15 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import ClusterSettings
 from .model import Article, StoryState
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 ONLINE_THRESHOLD = 0.10
 """Least average similarity (word TF-IDF cosine, faded by days apart) with a story's
@@ -81,6 +85,36 @@ class TermIndex:
     def __getstate__(self) -> dict[str, object]:
         """Pickled (kept on disk between builds) without sklearn's analyzer."""
         return {**self.__dict__, "_analyzer": None}
+
+    @classmethod
+    def from_counts(cls, articles: Sequence[Article], counts: sp.csr_matrix,
+                    vocabulary: Sequence[str]) -> TermIndex:
+        """The index of `articles` from their word counts, as the full clustering made them
+        (rows in the order of `articles`, sorted columns numbered as `vocabulary`, the same
+        analyzer as `_tokens`): what `sync` would make of the articles, in a fraction of
+        its time (14 s at 100,000 articles)."""
+        index = cls()
+        index.words = [str(word) for word in vocabulary]
+        index.vocabulary = {word: number for number, word in enumerate(index.words)}
+        by_column = counts.tocsc()
+        index.df = np.diff(by_column.indptr).astype(np.int64)
+        ids = np.array([a.id for a in articles], dtype=object)
+        index.postings = {word: ids[by_column.indices[start:end]].tolist()
+                          for word, (start, end) in enumerate(
+                              zip(by_column.indptr[:-1].tolist(),
+                                  by_column.indptr[1:].tolist(), strict=True))}
+        # 1 + log(count) as _add works it out (math.log), looked up by count
+        most = int(counts.data.max()) if counts.nnz else 0
+        weight_of = np.array([0.0, *(1 + math.log(c) for c in range(1, most + 1))])
+        weights = weight_of[counts.data.astype(np.int64)]
+        starts, ends = counts.indptr[:-1].tolist(), counts.indptr[1:].tolist()
+        for article, start, end in zip(articles, starts, ends, strict=True):
+            index.docs[article.id] = (counts.indices[start:end].astype(np.int64),
+                                      weights[start:end])
+            index.indexed[article.id] = article
+            index.days[article.id] = (date.fromisoformat(article.day).toordinal()
+                                      if article.day else None)
+        return index
 
     def sync(self, articles: Mapping[str, Article]) -> None:
         for gone in [a for a, known in self.indexed.items()

@@ -256,6 +256,10 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
             clustering: Clustering | None = cluster.cluster_articles(
                 articles, config.cluster, fixes.together, fixes.apart)
             groups = [tuple(clustering.articles[r].id for r in g) for g in clustering.groups]
+            counts = clustering.vectors.counts
+            if counts is not None:  # for the builds that place new articles in stories
+                cache.terms = assign.TermIndex.from_counts(
+                    clustering.articles, counts, clustering.vectors.vocabulary)
             identities = identity.assign_ids(groups, previous)
             stories = tuple(
                 Story(id=story_id, article_ids=group,

@@ -87,23 +87,32 @@ class Vectors:
     words: sp.csr_matrix
     """The word TF-IDF part alone (normalized), for finding candidate neighbours."""
     vocabulary: np.ndarray
+    counts: sp.csr_matrix | None = None
+    """Each article's word counts (columns as `vocabulary`): they fill the TermIndex that
+    later builds place new articles with (assign.TermIndex.from_counts)."""
 
 
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small."""
     # scikit-learn takes a second to import: only builds that cluster afresh pay for it
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import (
+        CountVectorizer,
+        TfidfTransformer,
+        TfidfVectorizer,
+    )
     from sklearn.preprocessing import normalize
 
     titles = ["" if a.title_derived else a.title for a in articles]  # a derived title is
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
-    words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
-    try:
-        word_matrix = normalize(words.fit_transform(documents)).tocsr()
+    words = CountVectorizer(stop_words="english", dtype=np.float32)  # as TfidfVectorizer,
+    try:                                                            # counts kept
+        counts = words.fit_transform(documents).tocsr()
     except ValueError:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
         return Vectors(empty, empty, np.array([""]))
+    counts.sort_indices()
+    word_matrix = normalize(TfidfTransformer(sublinear_tf=True).fit_transform(counts)).tocsr()
     vocabulary = words.get_feature_names_out()
     leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
     many = len(documents) >= 10
@@ -113,9 +122,9 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
     try:
         char_matrix = normalize(chars.fit_transform(leads))
     except ValueError:
-        return Vectors(word_matrix, word_matrix, vocabulary)
+        return Vectors(word_matrix, word_matrix, vocabulary, counts)
     combined = sp.hstack([word_matrix * math.sqrt(0.5), char_matrix * math.sqrt(0.5)])
-    return Vectors(normalize(combined.tocsr()), word_matrix, vocabulary)
+    return Vectors(normalize(combined.tocsr()), word_matrix, vocabulary, counts)
 
 
 def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:

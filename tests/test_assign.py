@@ -9,7 +9,7 @@ import pickle
 
 from click.testing import CliRunner
 
-from sitegen import assign
+from sitegen import assign, cluster
 from sitegen.build import prepare
 from sitegen.buildcache import BuildCache
 from sitegen.cli import cli
@@ -78,17 +78,21 @@ def test_recluster_flag_and_explain_of_a_placed_article(make_site, monkeypatch):
     assert len(state["stories"]) == 2
 
 
-def test_term_index_gives_the_same_numbers_in_any_order():
-    def article(name: str, text: str) -> Article:
-        return Article(id=name, seed=name, title=name, title_derived=False, text=text,
-                       body_html="", published="2025-03-01", source=None, original_url=None)
+def article(name: str, text: str, published: str | None = "2025-03-01") -> Article:
+    return Article(id=name, seed=name, title=name, title_derived=False, text=text,
+                   body_html="", published=published, source=None, original_url=None)
 
-    pool = {n: article(n, t) for n, t in [
-        ("a", "flood waters rose in Elmford and residents fled by boat"),
-        ("b", "Elmford residents fled flood waters by boat on Monday"),
-        ("c", "the cup final ended in penalties at the stadium"),
-        ("d", "penalties decided the cup final after a goalless draw"),
-    ]}
+
+POOL = {n: article(n, t) for n, t in [
+    ("a", "flood waters rose in Elmford and residents fled by boat"),
+    ("b", "Elmford residents fled flood waters by boat on Monday"),
+    ("c", "the cup final ended in penalties at the stadium"),
+    ("d", "penalties decided the cup final after a goalless draw"),
+]}
+
+
+def test_term_index_gives_the_same_numbers_in_any_order():
+    pool = POOL
     forward, backward = assign.TermIndex(), assign.TermIndex()
     forward.sync(pool)
     for name in ["d", "c", "b", "a"]:
@@ -110,3 +114,25 @@ def test_term_index_gives_the_same_numbers_in_any_order():
     assert kept.similarity("a", "c") == fresh.similarity("a", "c") > 0.1
     cache = BuildCache()
     assert isinstance(cache.terms, assign.TermIndex)
+
+
+def test_a_term_index_from_the_clusterings_counts_is_the_one_sync_makes():
+    pool = {**POOL, "e": article("e", "Boat boat boat: flood flood in Elmford", None)}
+    ordered = sorted(pool.values(), key=lambda a: a.id)
+    vectors = cluster.vectorize(ordered)
+    made = assign.TermIndex.from_counts(ordered, vectors.counts, vectors.vocabulary)
+    synced = assign.TermIndex()
+    synced.sync(pool)
+    assert made.days == synced.days and made.indexed == synced.indexed
+    for x in pool:
+        assert {synced.words[w]: c for w, c in zip(*synced.docs[x], strict=True)} == \
+            {made.words[w]: c for w, c in zip(*made.docs[x], strict=True)}
+        for y in pool:
+            assert made.similarity(x, y) == synced.similarity(x, y)
+        assert made.candidates(x, pool) == synced.candidates(x, pool)
+    assert {made.words[w]: p for w, p in made.postings.items()} == \
+        {synced.words[w]: p for w, p in synced.postings.items()}
+    assert made.shared_terms(["a", "b", "e"]) == synced.shared_terms(["a", "b", "e"])
+    made.sync({k: v for k, v in pool.items() if k != "a"})  # and it goes on as synced
+    synced.sync({k: v for k, v in pool.items() if k != "a"})
+    assert made.similarity("b", "e") == synced.similarity("b", "e")
