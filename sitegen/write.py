@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -314,6 +315,7 @@ class _StagingWriter:
     def __init__(self, staging: Path, out_dir: Path) -> None:
         self.staging = staging
         self.out_dir = out_dir
+        self._staging, self._out_dir = os.fspath(staging), os.fspath(out_dir)
         self.claimed: dict[str, str] = {}
         """Case-folded path -> path as given: two pages may not share one file."""
         self.written = 0
@@ -322,17 +324,24 @@ class _StagingWriter:
     def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False) -> None:
         """`unchanged`: the caller knows the previous site has these very bytes at `path`
         (a memoized page), so they are not read back; `content` None: the file in the
-        previous site, as it is (a page whose bytes were not kept, a kept file)."""
-        target = self.staging.joinpath(*_claim(path, self.claimed).parts)
-        old = self.out_dir / path
+        previous site, as it is (a page whose bytes were not kept, a kept file).
+
+        Runs for each of the 220,000 files of a 100,000-article site: paths are joined
+        as strings (checked first), each file is stat()ed once."""
+        _check_path(path, self.claimed)
+        target, old = f"{self._staging}/{path}", f"{self._out_dir}/{path}"
         if content is None:
-            if not old.is_file():
+            try:
+                old_stat = os.stat(old)
+            except OSError:
+                old_stat = None
+            if old_stat is None or not stat.S_ISREG(old_stat.st_mode):
                 raise MissingPage(path)
-            self._reuse(old, target)
-        elif _same_bytes(old, content, read=not unchanged):
-            self._reuse(old, target)
+            self._reuse(old, old_stat, target)
+        elif _same_bytes(Path(old), content, read=not unchanged):
+            self._reuse(old, os.stat(old), target)
         else:
-            self._make(target, lambda: target.write_bytes(content))
+            self._make(Path(target), lambda: Path(target).write_bytes(content))
             self.written += 1
 
     def remove_unclaimed(self, spare_files: Iterable[str]) -> None:
@@ -346,9 +355,15 @@ class _StagingWriter:
                 target.unlink()
                 _prune_empty(self.staging, target.parent)
 
-    def _reuse(self, old: Path, target: Path) -> None:
-        if not _same_file(old, target):
-            self._make(target, lambda: _link_or_copy(old, target))
+    def _reuse(self, old: str, old_stat: os.stat_result, target: str) -> None:
+        """Keep the live file `old` at `target`: it is there already when the spare
+        holds the very file (same inode), else it is linked (or copied) there."""
+        try:
+            there = os.path.samestat(old_stat, os.stat(target, follow_symlinks=False))
+        except OSError:
+            there = False
+        if not there:
+            self._make(Path(target), lambda: _link_or_copy(Path(old), Path(target)))
         self.unchanged += 1
 
     def _make(self, target: Path, make: Callable[[], object]) -> None:
@@ -372,13 +387,6 @@ def _link_or_copy(old: Path, target: Path) -> None:
         os.link(old, target)
     except OSError:
         shutil.copy2(old, target)
-
-
-def _same_file(old: Path, target: Path) -> bool:
-    try:
-        return os.path.samestat(os.stat(old), os.stat(target, follow_symlinks=False))
-    except OSError:
-        return False
 
 
 def _make_room(root: Path, target: Path) -> None:
