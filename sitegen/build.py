@@ -162,6 +162,7 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
             state.save_state(state_file(config), new_state)
         cache.pages.commit(write.signature(config.out_dir))
         cache.site_paths = {config.out_dir: report.paths}
+        cache.spare_site = report.spare
     # pages are rendered as the writer asks for them; it waits for the search index
     timings["write"] -= timings["render"] + timings.get("search", 0.0)
     templates = env.bytecode_cache
@@ -211,7 +212,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
             search_pages if index_now else None,
             previous_paths=cache.site_paths.get(config.out_dir),
             keep=search.BUNDLE if config.search and search_later else None,
-            spare=cache_dir(config) / "spare-site")
+            spare=cache_dir(config) / "spare-site", spare_site=cache.spare_site)
     except BaseException:
         cache.forget_site()  # it may be half updated: trust nothing about it
         raise

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from . import analyze, assign, ingest, memo
 from .errors import Problem
-from .model import Article, Progress, Story, no_progress
+from .model import Article, Progress, SpareSite, Story, no_progress
 
 FILE = "build.pickle"
 _MAGIC = b"sitegen build cache "
 _SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
-          "pages": memo.RenderMemo}
+          "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None))}
 _CODE = Path(__file__).resolve().parent
 
 
@@ -43,11 +43,14 @@ class BuildCache:
         self.pages = memo.RenderMemo(keep_pages=remember_pages)
         self.site_paths: dict[Path, frozenset[str]] = {}
         """Output folder -> the files the last build left there."""
+        self.spare_site: SpareSite | None = None
+        """What the last build set aside to stage the next one into (see write_site)."""
 
     def forget_site(self) -> None:
         """After a failed write: the output may not be what the memo says."""
         self.pages = memo.RenderMemo(keep_pages=self.remember_pages)
         self.site_paths = {}
+        self.spare_site = None
 
     def analyze(self, stories: Sequence[Story], articles: Mapping[str, Article],
                 summary_chars: int, headlines: Mapping[str, str],

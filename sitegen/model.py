@@ -208,6 +208,23 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class SpareSite:
+    """How the site a staged build set aside (the spare, staged into by the next build)
+    differs from the site it put in place: every other file of the two is one file,
+    hard-linked into both. So the next build brings the spare up to date by touching
+    only the files that changed, not each of the site's 220,000 (at 100,000 articles)."""
+
+    live: tuple[int, ...]
+    """The live site's signature (write.signature) when the spare was set aside."""
+    spare: tuple[int, ...]
+    """The spare's."""
+    paths: frozenset[str] = field(repr=False)
+    """Every file of the live site."""
+    differs: frozenset[str] = field(repr=False)
+    """The files the two do not share: written anew, or in one of them only."""
+
+
+@dataclass(frozen=True, slots=True)
 class WriteReport:
     written: int
     unchanged: int
@@ -215,6 +232,8 @@ class WriteReport:
     problems: tuple[Problem, ...] = ()
     paths: frozenset[str] = field(default=frozenset(), repr=False)
     """Every file of the site as written."""
+    spare: SpareSite | None = field(default=None, repr=False)
+    """What the site set aside holds, when this write set one aside."""
 
 
 @dataclass(frozen=True, slots=True)

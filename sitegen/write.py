@@ -4,8 +4,9 @@ The new site is assembled in a staging folder beside the output and swapped in a
 end, so a failed build leaves the previous site as it was. A file whose bytes did not
 change is hard-linked from the previous site rather than rewritten, so it keeps its
 modification time and nothing needs uploading again. The replaced site is set aside and
-staged into next time, so a build that changes few pages touches few files, however
-large the site.
+staged into next time: all but the files that changed are hard links to the very files
+of the live site, so a build that changes few pages touches few files, however large
+the site (see SpareSite).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
 from .files import exchange, outside_link
-from .model import Page, WriteReport
+from .model import Page, SpareSite, WriteReport
 
 MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
@@ -44,7 +45,8 @@ IN_PLACE_MOST = 2000
 def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path,
                derived: Callable[[Path], Iterable[Page]] | None = None, *,
                previous_paths: AbstractSet[str] | None = None,
-               keep: str | None = None, spare: Path | None = None) -> WriteReport:
+               keep: str | None = None, spare: Path | None = None,
+               spare_site: SpareSite | None = None) -> WriteReport:
     """Write pages and static files, then the pages `derived` makes from the staged site
     (the search index), and swap the result in.
 
@@ -55,7 +57,10 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
     fraction of a second instead of restaging every file. `keep` is a folder of the
     previous site carried over as it is (a search index to be brought up to date later).
     `spare` is where the replaced site is set aside, to be staged into by the next build
-    (on the same file system as `out_dir`, else it is of no use).
+    (on the same file system as `out_dir`, else it is of no use); `spare_site` is what
+    the last write said of it (WriteReport.spare), trusted while both sites are the ones
+    it names: then only the files it lists as differing are looked at, besides the
+    changed pages.
     """
     problems: list[Problem] = []
     extra = [Page(f"static/{relative}", source.read_bytes())
@@ -66,54 +71,80 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
         report, stream = _write_in_place(iter(pages), extra, out_dir, previous_paths, keep)
         if report is not None:
             return replace(report, problems=tuple(problems))
-    report = _write_staged(stream, extra, out_dir, derived, keep, spare)
+    report = _write_staged(stream, extra, out_dir, derived, keep, spare, spare_site)
     return replace(report, problems=tuple(problems))
 
 
 def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
                   derived: Callable[[Path], Iterable[Page]] | None,
-                  keep: str | None, spare: Path | None) -> WriteReport:
+                  keep: str | None, spare: Path | None,
+                  spare_site: SpareSite | None) -> WriteReport:
     staging = out_dir.with_name(f".{out_dir.name}.staging")
     previous = out_dir.with_name(f".{out_dir.name}.previous")
     _recover_interrupted_swap(out_dir, previous)
     _check_replaceable(out_dir)
-    _take_spare(spare, staging)
-    writer = _StagingWriter(staging, out_dir)
-    # What the spare and the live site hold is listed meanwhile: tens of thousands of
-    # folders, read while the pages are made and staged
-    with _Listing(staging) as spare_files, _Listing(out_dir) as old_files:
+    known = _take_spare(spare, staging, spare_site, out_dir)
+    kept = list(_files_under(out_dir, keep))  # may have changed in place since: checked
+    writer = _StagingWriter(staging, out_dir,
+                            known.paths - known.differs - set(kept) if known else frozenset())
+    # Unless known, what the spare and the live site hold is listed meanwhile: tens of
+    # thousands of folders, read while the pages are made and staged
+    with _Listing(staging, known and known.paths | known.differs) as spare_files, \
+            _Listing(out_dir, known and known.paths) as old_files:
         try:
             for page in itertools.chain(pages, extra):
                 writer.add_bytes(page.path, page.content, page.unchanged)
             for page in derived(staging) if derived else ():
                 writer.add_bytes(page.path, page.content, page.unchanged)
-            for path in _files_under(out_dir, keep):
+            for path in kept:
                 writer.add_bytes(path, None, unchanged=True)
             writer.remove_unclaimed(spare_files.files())
-            removed = sum(1 for path in old_files.files()
-                          if path.casefold() not in writer.claimed)
+            old_paths = frozenset(old_files.files())
+            removed = sum(1 for path in old_paths if path.casefold() not in writer.claimed)
             _swap(staging, out_dir, previous, spare)
         except BaseException:
+            # Half staged: no SpareSite may describe it (the signature takes the marker)
+            (staging / MARKER).unlink(missing_ok=True)
             _set_aside(staging, spare)
             raise
+    paths = frozenset(writer.claimed.values())
     return WriteReport(written=writer.written, unchanged=writer.unchanged, removed=removed,
-                       paths=frozenset(writer.claimed.values()))
+                       paths=paths, spare=_spare_site(out_dir, spare, paths, old_paths,
+                                                      writer.made))
 
 
-def _take_spare(spare: Path | None, staging: Path) -> None:
+def _take_spare(spare: Path | None, staging: Path, spare_site: SpareSite | None,
+                out_dir: Path) -> SpareSite | None:
     """Stage into the site a previous build set aside, if there is one: most of its
     folders and files are already what the new site needs, so a build that changes a
     few pages makes a few files rather than the whole tree (see _StagingWriter). A
-    staging folder left by a killed build serves as well."""
+    staging folder left by a killed build serves as well, though what it holds is not
+    known. Returns `spare_site` when it tells what the staging folder holds."""
+    known = None
     if spare is not None and spare.is_dir():
         if staging.exists():
             shutil.rmtree(spare, ignore_errors=True)
         else:
+            trusted = spare_site is not None and spare_site.spare == signature(spare) \
+                and spare_site.live == signature(out_dir)
             try:
                 os.rename(spare, staging)
+                known = spare_site if trusted else None
             except OSError:  # on another file system: of no use
                 shutil.rmtree(spare, ignore_errors=True)
     staging.mkdir(parents=True, exist_ok=True)
+    return known
+
+
+def _spare_site(out_dir: Path, spare: Path | None, paths: frozenset[str],
+                old_paths: frozenset[str], made: Collection[str]) -> SpareSite | None:
+    """What the swap set aside as `spare` (the old site, `old_paths`) shares with the
+    site now in place (`paths`): every file but the ones made anew and the ones only
+    one of them has (the others were linked from the old site, or are its very files)."""
+    live, aside = signature(out_dir), spare and signature(spare)
+    if live is None or aside is None:
+        return None
+    return SpareSite(live, aside, paths, frozenset(made) | (paths ^ old_paths))
 
 
 def _set_aside(old_site: Path, spare: Path | None) -> None:
@@ -236,19 +267,24 @@ def _relative_files(root: Path) -> Iterator[str]:
 class _Listing:
     """The files under a folder, listed by find(1) in a process of its own while the
     build goes on (a thread would keep the render stage from forking its workers).
-    Where there is no find, or it meets a folder removed meanwhile, in this process."""
+    Where there is no find, or it meets a folder removed meanwhile, in this process.
+    Not at all when the caller knows them (`known`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, known: Collection[str] | None = None) -> None:
         self._root = root
+        self._known = known
         self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
         program = shutil.which("find")
-        self._process = None if program is None or not root.is_dir() else subprocess.Popen(
-            [program, ".", "(", "-type", "f", "-o", "-type", "l", ")", "-print0"],
-            cwd=root, stdin=subprocess.DEVNULL, stdout=self._output,
-            stderr=subprocess.DEVNULL)
+        self._process = None if program is None or not root.is_dir() or known is not None \
+            else subprocess.Popen(
+                [program, ".", "(", "-type", "f", "-o", "-type", "l", ")", "-print0"],
+                cwd=root, stdin=subprocess.DEVNULL, stdout=self._output,
+                stderr=subprocess.DEVNULL)
 
-    def files(self) -> list[str]:
+    def files(self) -> Collection[str]:
         """Relative POSIX paths, in no particular order."""
+        if self._known is not None:
+            return self._known
         if self._process is None or self._process.wait() != 0:
             return list(_relative_files(self._root))
         self._output.seek(0)
@@ -310,16 +346,22 @@ class _StagingWriter:
     """Fills the staging folder, which may already hold an older site (the spare, see
     write_site): a file there is kept when it is the very file (same inode) the new site
     takes over from the current one, and replaced otherwise. Staged files may be hard
-    links to the live site's, so one is never written to: it is unlinked and made anew."""
+    links to the live site's, so one is never written to: it is unlinked and made anew.
 
-    def __init__(self, staging: Path, out_dir: Path) -> None:
+    `shared` are the files the staging folder is known to share with the live site (see
+    SpareSite): one of them that the new site keeps as it is needs nothing at all."""
+
+    def __init__(self, staging: Path, out_dir: Path, shared: AbstractSet[str]) -> None:
         self.staging = staging
         self.out_dir = out_dir
         self._staging, self._out_dir = os.fspath(staging), os.fspath(out_dir)
+        self._shared = shared
         self.claimed: dict[str, str] = {}
         """Case-folded path -> path as given: two pages may not share one file."""
         self.written = 0
         self.unchanged = 0
+        self.made: list[str] = []
+        """The files written anew."""
 
     def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False) -> None:
         """`unchanged`: the caller knows the previous site has these very bytes at `path`
@@ -327,10 +369,13 @@ class _StagingWriter:
         previous site, as it is (a page whose bytes were not kept, a kept file).
 
         Runs for each of the 220,000 files of a 100,000-article site: paths are joined
-        as strings (checked first), each file is stat()ed once."""
+        as strings (checked first), each file is stat()ed once, unless shared."""
         _check_path(path, self.claimed)
         target, old = f"{self._staging}/{path}", f"{self._out_dir}/{path}"
-        if content is None:
+        if path in self._shared and (content is None or unchanged
+                                     or _same_bytes(Path(old), content)):
+            self.unchanged += 1
+        elif content is None:
             try:
                 old_stat = os.stat(old)
             except OSError:
@@ -343,6 +388,7 @@ class _StagingWriter:
         else:
             self._make(Path(target), lambda: Path(target).write_bytes(content))
             self.written += 1
+            self.made.append(path)
 
     def remove_unclaimed(self, spare_files: Iterable[str]) -> None:
         """Remove what the spare held (`spare_files`, listed while staging) that the

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from jinja2.bccache import bc_magic
 
 from sitegen import build_site, buildcache, load_config
 from sitegen.errors import SitegenError
+from sitegen.model import Page
 from sitegen.state import load_state
+from sitegen.write import write_site
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KILLS = 50
@@ -242,3 +245,29 @@ def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, mon
     assert "search indexing failed" in str(failed.value)
     assert "no-such-program" in str(failed.value)
     assert snapshot(project.out) == built
+
+
+def test_a_site_set_aside_by_a_failed_write_is_not_taken_for_the_one_it_was(tmp_path):
+    """The next build stages into the site the last one set aside, and where the write
+    said what that site shares with the live one, looks at nothing else. A write that
+    fails halfway has staged some of its files into it: the one after must not trust
+    what was said of it."""
+    out, spare = tmp_path / "site", tmp_path / "spare"
+
+    def pages(a: bytes | None, b: bytes | None) -> list[Page]:
+        return [Page("stories.json", b"{}"), Page("a.html", a, unchanged=a is None),
+                Page("b.html", b, unchanged=b is None)]
+
+    def failing() -> Iterator[Page]:
+        yield from pages(b"a3", b"b3 of a build that failed")
+        raise RuntimeError("template error")
+
+    write_site(pages(b"a1", b"b1"), [], out, spare=spare)
+    report = write_site(pages(b"a2", None), [], out, spare=spare)
+    assert report.spare is not None and "b.html" not in report.spare.differs
+    with pytest.raises(RuntimeError):
+        write_site(failing(), [], out, spare=spare, spare_site=report.spare)
+    assert (out / "b.html").read_bytes() == b"b1"
+    write_site(pages(None, None), [], out, spare=spare, spare_site=report.spare)
+    assert (out / "a.html").read_bytes() == b"a2"
+    assert (out / "b.html").read_bytes() == b"b1"

@@ -8,6 +8,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from sitegen import build_site, load_config, write
 from tests.conftest import AFP_SEED, SAMPLE_SEEDS, VERILY_SEED
 
@@ -165,10 +167,13 @@ def test_story_page_says_why_its_articles_were_grouped(make_site):
     assert [t.get_text() for t in terms.select(".term")] == story["terms"]
 
 
-def test_a_build_stages_into_the_site_set_aside_whatever_it_holds(make_site):
-    """Each build sets the site it replaces aside and stages the next one into it; what
-    was left there (files changed, added, or standing where folders must be) never
-    reaches the new site: it is the site of a twin project whose spare was untouched."""
+@pytest.mark.parametrize("met_as", ["left by a killed build", "with no cache"])
+def test_a_build_stages_into_a_site_it_does_not_know_whatever_it_holds(make_site, met_as):
+    """Each build sets the site it replaces aside and stages the next one into it. A
+    folder it has no record of (a killed build's staging folder; a spare when the build
+    cache is gone) may hold anything: files changed, added, or standing where folders
+    must be. None of that reaches the new site: it is the site of a twin project whose
+    spare was untouched."""
     now = datetime(2026, 1, 1, tzinfo=UTC)
     projects = [make_site(samples=True, name=name) for name in ("damaged", "twin")]
     for text in ("title: Gamma\ndate: 2025-01-03\n\nAbout goats and geese.",
@@ -188,6 +193,10 @@ def test_a_build_stages_into_the_site_set_aside_whatever_it_holds(make_site):
     (spare / "static").write_text("a file where a folder belongs")
     (spare / "junk" / "old.html").parent.mkdir()
     (spare / "junk" / "old.html").write_text("no longer part of the site")
+    if met_as == "with no cache":
+        (damaged.root / ".sitegen" / "cache" / "build.pickle").unlink()
+    else:
+        spare.rename(damaged.root / f".{damaged.out.name}.staging")
     for project in projects:
         build_site(load_config(None, project_dir=project.root), now=lambda: now)
     assert files_of(damaged.out) == files_of(projects[1].out)
