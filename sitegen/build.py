@@ -7,7 +7,6 @@ plain data the previous one produced.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -192,18 +191,15 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
         for page in pages:
             if index_now and page.path == export.FILE and not indexing and page.content:
                 indexing.append(search.Indexing(page.content, config.language,
-                                                str(config.out_dir / export.FILE)))
+                                                config.out_dir))
             yield page
 
     def search_pages(staged: Path) -> list[Page]:
         progress("search", 0, None)
         with _timed(timings, "search"):  # the wait for the index
-            pages = indexing[0].pages() if indexing else \
-                search.search_index(staged, config.language)
-        # most of the bundle's 50,000 files at 100,000 articles are as the site has
-        # them: known so by their digest, they are not read back from it
-        return [cache.pages.page(page.path, _digest_of(page), lambda page=page: page.content)
-                for page in pages]
+            # without a new export, the live site has the very one staged
+            return indexing[0].pages() if indexing else \
+                search.search_index(config.out_dir, config.language)
 
     try:
         return write.write_site(
@@ -219,10 +215,6 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
     finally:
         for started in indexing:
             started.close()
-
-
-def _digest_of(page: Page) -> str:
-    return hashlib.blake2b(page.content or b"", digest_size=16).hexdigest()
 
 
 def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:

@@ -106,3 +106,21 @@ def exclusive(lock_file: Path, wait: float,
             handle.truncate()
             handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def relative_files(root: Path) -> Iterator[str]:
+    """Every file (or link) under `root`, as a relative POSIX path, in no particular
+    order. By scandir, whose entries know their type: several times faster than
+    Path.rglob with is_file over a site's 20,000 folders."""
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((f"{prefix}{entry.name}/", entry.path))
+            else:
+                yield prefix + entry.name

@@ -7,11 +7,20 @@ const input = document.getElementById("search-q");
 const status = document.getElementById("search-status");
 const list = document.getElementById("search-results");
 
+// The index comes in shards (pagefind/shards.json lists them): the first one's program
+// searches them all. The list is asked for afresh, since a new build replaces shards.
 let pagefind;
 async function engine() {
   if (!pagefind) {
-    pagefind = await import(new URL("pagefind/pagefind.js", siteRoot).href);
-    await pagefind.options({ baseUrl: siteRoot.pathname });
+    const listed = await fetch(new URL("pagefind/shards.json", siteRoot), { cache: "no-cache" });
+    if (!listed.ok) throw new Error(`pagefind/shards.json: ${listed.status}`);
+    const { shards } = await listed.json();
+    const bundle = (shard) => new URL(`pagefind/${shard}/`, siteRoot);
+    const engine = await import(new URL("pagefind.js", bundle(shards[0])).href);
+    await engine.options({ baseUrl: siteRoot.pathname });
+    await Promise.all(shards.slice(1).map(
+      (shard) => engine.mergeIndex(bundle(shard).pathname, { baseUrl: siteRoot.pathname })));
+    pagefind = engine;
   }
   return pagefind;
 }

@@ -238,7 +238,7 @@ def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, mon
     project = make_site(samples=True)
     project.build()
     built = snapshot(project.out)
-    project.write("sitegen.toml", "title = 'Changed'\n[search]\nenabled = true\n")
+    project.write("seeds/new.txt", "title: Bridge closed\n\nEngineers closed the bridge.")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(project.root / "no-such-program"))
     with pytest.raises(SitegenError) as failed:
         build_site(load_config(None, project_dir=project.root), now=lambda: NOW)

@@ -3,10 +3,12 @@ under /repo/: navigation, search, dark mode, JavaScript off, and axe-core access
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
+from sitegen import search
 from tests.browser import ARTIFACTS, axe_violations, chromium, require_browser, serve
 
 EXTRA = {
@@ -29,7 +31,10 @@ def site(tmp_path_factory):
         shutil.copy(seed, project.seeds / seed.name)
     for relative, content in EXTRA.items():
         project.write(relative, content)
-    project.build(base_url="https://example.org/repo/")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_STORIES", 1)  # an index in shards, as a large site's
+        project.build(base_url="https://example.org/repo/")
+    assert len(json.loads((project.out / "pagefind" / "shards.json").read_bytes())["shards"]) > 1
     www = root / "www"
     www.mkdir()
     shutil.copytree(project.out, www / "repo")

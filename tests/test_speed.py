@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import buildcache, cluster, load_config, parallel, render
+from sitegen import buildcache, cluster, load_config, parallel, render, search
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -217,7 +217,8 @@ def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_p
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     project = make_site(samples=True)
     project.build()
-    assert (project.out / "pagefind" / "pagefind.js").is_file()
+    shards = json.loads((project.out / "pagefind" / "shards.json").read_bytes())["shards"]
+    assert (project.out / "pagefind" / shards[0] / "pagefind.js").is_file()
     assert wait_until(lambda: not any(temp.iterdir())), list(temp.iterdir())
 
     orphaned = temp / "orphaned"  # an indexer whose build is gone when it ends
@@ -225,7 +226,54 @@ def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_p
     shutil.copy(project.out / "stories.json", orphaned / "stories.json")
     starter = ("import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
                "'import sys; from sitegen.search import _index; sys.exit(_index(*sys.argv[1:]))',"
-               f" {str(orphaned)!r}, 'en', str(os.getpid())], start_new_session=True); "
+               f" {str(orphaned)!r}, 'en', str(os.getpid()), {str(project.out)!r}, '4096'],"
+               " start_new_session=True); "
                "os._exit(0)")
     subprocess.run([sys.executable, "-c", starter], check=True)
     assert wait_until(lambda: not any(temp.iterdir())), list(temp.iterdir())
+
+
+DISTINCT_NEWS = {
+    "harbour": "Dockers at the port of Calder voted to accept a pay offer, ending a "
+               "week-long strike that had left container ships waiting offshore.",
+    "flood": "The river Orwen burst its banks overnight, flooding two villages and closing "
+             "the main road to the coast for the third time this winter.",
+    "bridge": "Engineers closed the Kestrel bridge after inspectors found cracks in two of "
+              "its piers; buses will run a diversion through Millford.",
+    "council": "Voters in Marsh county elected a new council, with turnout at a record low "
+               "of 31 percent and the independents gaining four seats.",
+    "final": "Rovers won the cup final on penalties after a goalless draw against City, "
+             "their first trophy since the club was promoted.",
+}
+
+
+def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
+        make_site, monkeypatch):
+    """The search index comes in shards, each named by a digest of its stories' records:
+    after one new article, the shard of its story is made anew, and every other one is
+    the site's folder as it was (the very files)."""
+    monkeypatch.setattr(search, "SHARD_STORIES", 1)
+    project = make_site()
+    for name, text in DISTINCT_NEWS.items():
+        project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
+    settle(project)
+    project.build()
+    bundle = project.out / "pagefind"
+
+    def shards() -> dict[str, int]:
+        """Each shard's folder -> the inode of its entry file."""
+        listed = json.loads((bundle / "shards.json").read_bytes())["shards"]
+        return {shard: (bundle / shard / "pagefind-entry.json").stat().st_ino
+                for shard in listed}
+
+    before = shards()
+    assert len(before) > 2
+    project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
+                  + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
+    settle(project)
+    project.build()
+    after = shards()
+    assert len(set(after) - set(before)) == 1
+    gone = set(before) - set(after)
+    assert len(gone) == 1 and not (bundle / gone.pop()).exists()
+    assert all(after[shard] == before[shard] for shard in set(after) & set(before))
