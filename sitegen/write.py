@@ -193,9 +193,7 @@ def _write_in_place(pages: Iterator[Page], extra: list[Page], out_dir: Path,
     # The front page last: what it links to is in place before it is
     for page in sorted(changed, key=lambda p: p.path == "index.html"):
         _replace_file(out_dir, page)
-    for path in gone:
-        (out_dir / path).unlink(missing_ok=True)
-        _prune_empty(out_dir, (out_dir / path).parent)
+    _remove_files(out_dir, gone)
     paths = frozenset(claimed.values()) | kept
     return WriteReport(written=len(changed), unchanged=len(claimed) - len(changed),
                        removed=len(gone), paths=paths), ()
@@ -226,9 +224,7 @@ def update_folder(out_dir: Path, folder: str, pages: Iterable[Page]) -> WriteRep
             _replace_file(out_dir, page)
             written += 1
     gone = [p for p in before if p.casefold() not in claimed]
-    for path in gone:
-        (out_dir / path).unlink(missing_ok=True)
-        _prune_empty(out_dir, (out_dir / path).parent)
+    _remove_files(out_dir, gone)
     return WriteReport(written=written, unchanged=len(claimed) - written, removed=len(gone),
                        paths=frozenset(claimed.values()))
 
@@ -283,10 +279,21 @@ class _Listing:
         self._output.close()
 
 
-def _prune_empty(out_dir: Path, folder: Path) -> None:
-    while folder != out_dir and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
+def _remove_files(root: Path, paths: Iterable[str]) -> None:
+    """Remove these files under `root`, then the folders that leaves empty. The folders
+    once, after the files: a search shard replaced takes thousands of files out of one
+    folder, and looking into it after each would be quadratic."""
+    folders: set[str] = set()
+    for path in paths:
+        (root / path).unlink(missing_ok=True)
+        folders.add(path.rpartition("/")[0])
+    for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
+        while folder:
+            try:
+                os.rmdir(root / folder)
+            except OSError:  # not empty (or gone already)
+                break
+            folder = folder.rpartition("/")[0]
 
 
 def static_files(static_dirs: Sequence[Path],
@@ -378,11 +385,9 @@ class _StagingWriter:
         new site does not have, and the folders that leaves empty. A listed file may be
         gone since, or be a folder of the new site now."""
         wanted = set(self.claimed.values())
-        for path in spare_files:
-            target = self.staging / path
-            if path not in wanted and (target.is_file() or target.is_symlink()):
-                target.unlink()
-                _prune_empty(self.staging, target.parent)
+        _remove_files(self.staging, [
+            path for path in spare_files if path not in wanted
+            and ((target := self.staging / path).is_file() or target.is_symlink())])
 
     def _reuse(self, old: str, old_stat: os.stat_result, target: str) -> None:
         """Keep the live file `old` at `target`: it is there already when the spare

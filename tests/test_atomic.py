@@ -26,7 +26,7 @@ from sitegen import build_site, buildcache, load_config
 from sitegen.errors import SitegenError
 from sitegen.model import Page
 from sitegen.state import load_state
-from sitegen.write import write_site
+from sitegen.write import update_folder, write_site
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KILLS = 50
@@ -271,3 +271,19 @@ def test_a_site_set_aside_by_a_failed_write_is_not_taken_for_the_one_it_was(tmp_
     write_site(pages(None, None), [], out, spare=spare, spare_site=report.spare)
     assert (out / "a.html").read_bytes() == b"a2"
     assert (out / "b.html").read_bytes() == b"b1"
+
+
+def test_files_no_longer_made_go_with_the_folders_they_leave_empty(tmp_path):
+    """Staged (into the spare, which has them) or in place."""
+    out, spare = tmp_path / "site", tmp_path / "spare"
+    marker, kept = Page("stories.json", b"{}"), Page("a/kept.html", b"k")
+    every = [marker, kept, *(Page(f"a/b/{n}/{m}.html", b"x") for n in range(3) for m in range(3))]
+    write_site(every, [], out, spare=spare)
+    report = write_site(every, [], out, spare=spare)
+    for _ in range(2):
+        report = write_site([marker, kept], [], out, spare=spare, spare_site=report.spare)
+        assert report.spare is not None
+        assert not (out / "a" / "b").exists()
+        assert (out / "a" / "kept.html").read_bytes() == b"k"
+    update_folder(out, "a", [])
+    assert not (out / "a").exists() and (out / "stories.json").is_file()
