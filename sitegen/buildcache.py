@@ -121,6 +121,10 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
         return cache, (_corrupt(path),)
     for name in _SAVED:
         setattr(cache, name, saved[name])
+    # Millions of objects, most of them kept to the end of the build: out of the cyclic
+    # collector's way, which would otherwise look through all of them again and again
+    # (11 s of a 46 s build at 100,000 articles). Freed by reference counting as before.
+    gc.freeze()
     return cache, ()
 
 

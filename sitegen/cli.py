@@ -5,6 +5,7 @@ Exit codes: 0 built (warnings included), 1 could not build, 2 bad usage.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -61,6 +62,11 @@ def cli() -> None:
 def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None,
           base_url: str | None, recluster: bool) -> None:
     """Build the site from the seed files."""
+    # A one-shot process that allocates millions of objects and keeps most of them to
+    # the end: the cyclic collector, at its default pace, spent 8 s of a 38 s build after
+    # one new article at 100,000 articles going through them (2.6 s at this pace). What
+    # little cyclic garbage a build makes waits a little longer.
+    gc.set_threshold(100_000, 50, 100)
     try:
         config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
         with progress_bars() as progress:
