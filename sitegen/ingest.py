@@ -24,7 +24,7 @@ from . import formats, parallel
 from .errors import Problem, SitegenError
 from .files import outside_link
 from .formats import SeedRecord
-from .model import Article, Progress, no_progress
+from .model import Article, Progress, no_progress, pickled_compactly
 from .text import headline_from, normalize_space
 
 PARSERS = {
@@ -43,6 +43,7 @@ a million would take minutes); no article has this many links."""
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class SeedReading:
     """What one seed file gave, kept by `sitegen watch` so unchanged seeds are not read

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .model import Article, Page, StoryAnalysis
+from .model import Article, Page, StoryAnalysis, pickled_compactly
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -134,6 +134,7 @@ def theme_signature(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int]
         for stat in [path.stat()])
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class _Made:
     key: Any

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from .errors import Problem
 
+_Class = TypeVar("_Class", bound=type)
 
+
+def pickled_compactly(cls: _Class) -> _Class:
+    """Pickle a frozen dataclass as the tuple of its fields, by functions made once for
+    the class. The build cache holds about a million such objects at 100,000 articles;
+    the functions dataclasses give frozen classes look the fields up on every call, and
+    took 1.7 s of the 6.7 s the cache took to save."""
+    names = tuple(f.name for f in fields(cls))
+    get = operator.attrgetter(*names)
+    set_field = object.__setattr__
+
+    def __getstate__(self: Any) -> tuple[Any, ...]:
+        return get(self) if len(names) > 1 else (get(self),)
+
+    def __setstate__(self: Any, state: tuple[Any, ...]) -> None:
+        for name, value in zip(names, state, strict=True):
+            set_field(self, name, value)
+
+    cls.__getstate__ = __getstate__  # type: ignore[attr-defined]
+    cls.__setstate__ = __setstate__  # type: ignore[attr-defined]
+    return cls
+
+
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class Article:
     """One news article, as read from a seed file."""
@@ -38,6 +64,7 @@ class Article:
         return self.published[:10] if self.published else None
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class Story:
     """A group of articles about one event, with its lasting identity."""
@@ -96,6 +123,7 @@ class Overrides:
     """Article id -> headline pinned for the story that contains it."""
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class Relation:
     """How one article of a story relates to the others."""
@@ -120,6 +148,7 @@ class Relation:
     """Side by side with its source: (its sentence, the source's sentence), in order."""
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class Quote:
     """A quotation as carried (or not) by the articles of a story."""
@@ -134,6 +163,7 @@ class Quote:
     """Articles derived from a carrier that left it out."""
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class Entity:
     """A person, place or organisation named in a story."""
@@ -145,6 +175,7 @@ class Entity:
     slug: str
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class StoryAnalysis:
     """A story with what the analyze stage found out about it."""
