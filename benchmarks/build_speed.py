@@ -7,7 +7,10 @@ falls on all of them alike. Each run of a tool is three builds, as people run th
 
 - cold: no output and no cache;
 - no change: the same build again, with whatever the tool keeps between builds;
-- one new: one more article, then a build.
+- one new: one more article, then a build;
+- another new: one more again, then a build: what each article that arrives costs from
+  then on (sitegen's first build after a cold one also sets the old site aside to stage
+  the next ones into).
 
 Reported for each: the median wall time, CPU time (user + system, children included) and
 peak memory (the proportional set size, so that pages forked workers share with the build
@@ -38,7 +41,7 @@ from pathlib import Path
 from synthetic import SyntheticArticle, generate
 
 REPO = Path(__file__).resolve().parent.parent
-KINDS = ("cold", "no change", "one new")
+KINDS = ("cold", "no change", "one new", "another new")
 
 HUGO_CONFIG = """baseURL = "https://example.org/news/"
 title = "News"
@@ -222,7 +225,7 @@ def clean(folder: Path, tool: Tool) -> None:
 
 def benchmark(size: int, tools: list[Tool], runs: int, work: Path
               ) -> dict[str, dict[str, list[Run]]]:
-    everything = list(generate(size + runs))
+    everything = list(generate(size + 2 * runs))
     articles, extra = everything[:size], everything[size:]
     newest = max(a.day for a in articles)
     extra = [replace(a, name=f"new-{n}", day=newest + timedelta(days=1))
@@ -240,13 +243,17 @@ def benchmark(size: int, tools: list[Tool], runs: int, work: Path
             clean(folder, tool)
             cold = measure(tool.command, folder)
             again = measure(tool.command, folder)
-            added = tool.write(folder, extra[run])
+            added = [tool.write(folder, extra[2 * run])]
             one_new = measure(tool.command, folder)
-            added.unlink()
-            for kind, result in zip(KINDS, (cold, again, one_new), strict=True):
+            added.append(tool.write(folder, extra[2 * run + 1]))
+            another = measure(tool.command, folder)
+            for path in added:
+                path.unlink()
+            for kind, result in zip(KINDS, (cold, again, one_new, another), strict=True):
                 results[tool.name][kind].append(result)
             print(f"  N={size} run {run + 1} {tool.name}: cold {cold.wall:.2f} s, "
-                  f"no change {again.wall:.2f} s, one new {one_new.wall:.2f} s", flush=True)
+                  f"no change {again.wall:.2f} s, one new {one_new.wall:.2f} s, "
+                  f"another new {another.wall:.2f} s", flush=True)
     return results
 
 
