@@ -11,12 +11,14 @@ Pagefind's program (the `pagefind[bin]` package ships it) indexes that folder in
 background, on another core, while the build renders and writes the pages; its bundle
 comes back as Pages, so the write stage keeps the files whose bytes did not change.
 
-The index is cut into shards of at most SHARD_STORIES stories (a power of two of them;
-each story in the one its id hashes to), each a Pagefind bundle in `pagefind/<digest>/`,
-named by a digest of its records; `pagefind/shards.json` lists them, and the search page
-merges them (Pagefind's mergeIndex, which loads the search program once). A build indexes
-again only the shards whose records changed, and takes the others from the site as they
-are: after one new article at 100,000 articles, 3,300 stories rather than 53,000 (30 s).
+The index is cut into shards (each story in the one its id hashes to), each a Pagefind
+bundle in `pagefind/<digest>/`, named by a digest of its records; `pagefind/shards.json`
+lists them, and the search page merges them (Pagefind's mergeIndex, which loads the
+search program once). A build indexes again only the shards whose records changed, and
+takes the others from the site as they are. Their number grows with the square root of
+the stories (see shard_count): a new article costs a shard's indexing, a search a request
+or three per shard, and both stay small. At 10,000 articles (2,400 stories) a new article
+indexes 600 stories again rather than all; at 100,000 (53,000), 3,300 (30 s for all).
 
 Records and bundle files are thousands of files. The indexing process hands the new
 shards back packed in one file and removes its folders itself, after the build has what
@@ -50,7 +52,8 @@ from .model import Page
 BUNDLE = "pagefind"
 MANIFEST = "shards.json"
 """In BUNDLE: {"shards": [the folder of each shard]}."""
-SHARD_STORIES = 4096
+SHARD_SCALE = 12.0
+"""See shard_count."""
 _ENTRY = "pagefind-entry.json"
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 """Where the indexing process finds sitegen, however this one found it."""
@@ -81,7 +84,7 @@ class Indexing:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from sitegen.search import _index; "
                  "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language,
-                 str(os.getpid()), str(site), str(SHARD_STORIES)],
+                 str(os.getpid()), str(site), str(SHARD_SCALE)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": found}, start_new_session=True)
         except OSError as exc:
@@ -134,9 +137,9 @@ as (path in the bundle, bytes); the shards the site has already; every
 shard, in order)."""
 
 
-def _index(folder: str, language: str, build: str, site: str, shard_stories: str) -> int:
+def _index(folder: str, language: str, build: str, site: str, shard_scale: str) -> int:
     """In the indexing process, started by the process `build` (a pid): the records of the
-    stories in `folder`/stories.json, in shards of at most `shard_stories`; Pagefind's
+    stories in `folder`/stories.json, in shards (shard_count, by `shard_scale`); Pagefind's
     index of each shard that the `site` folder does not have already; all packed in
     `folder`/bundle.pickle. Returns the exit status; a process forked at the end removes
     the records and the bundle's files."""
@@ -148,7 +151,7 @@ def _index(folder: str, language: str, build: str, site: str, shard_stories: str
         program = get_executable()
         if program is None:
             raise FileNotFoundError("the pagefind program is not installed")
-        shards = _shards(stories, int(shard_stories), language)
+        shards = _shards(stories, shard_count(len(stories), float(shard_scale)), language)
         made: list[tuple[str, bytes]] = []
         kept = []
         for shard, records in shards:
@@ -210,14 +213,21 @@ def search_index(site_dir: Path, language: str) -> list[Page]:
         return indexing.pages()
 
 
-def _shards(stories: list[dict[str, Any]], most: int, language: str
-            ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(folder name, [(story URL, record)] sorted) of each shard that has stories. The
-    name is a digest of all that makes the shard's bundle (its records, the language,
-    Pagefind's version), so a bundle in the site under that name is this one."""
+def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:
+    """The largest power of two `count` with (count * scale)^2 <= stories: 1 up to 575
+    stories, 4 at 2,400 (600 stories a shard), 16 at 53,000 (3,300). A power of two, so
+    that the shards, and with them every story's, change only when the number doubles."""
     count = 1
-    while count * most < len(stories):
+    while (2 * count * scale) ** 2 <= stories:
         count *= 2
+    return count
+
+
+def _shards(stories: list[dict[str, Any]], count: int, language: str
+            ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(folder name, [(story URL, record)] sorted) of each of `count` shards that has
+    stories. The name is a digest of all that makes the shard's bundle (its records, the
+    language, Pagefind's version), so a bundle in the site under that name is this one."""
     members: list[list[tuple[str, str]]] = [[] for _ in range(count)]
     for story in stories:
         number = int.from_bytes(hashlib.blake2b(story["id"].encode(), digest_size=8).digest())

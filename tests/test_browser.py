@@ -32,7 +32,7 @@ def site(tmp_path_factory):
     for relative, content in EXTRA.items():
         project.write(relative, content)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search, "SHARD_STORIES", 1)  # an index in shards, as a large site's
+        patch.setattr(search, "SHARD_SCALE", 0.5)  # an index in shards, as a large site's
         project.build(base_url="https://example.org/repo/")
     assert len(json.loads((project.out / "pagefind" / "shards.json").read_bytes())["shards"]) > 1
     www = root / "www"

@@ -226,7 +226,7 @@ def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_p
     shutil.copy(project.out / "stories.json", orphaned / "stories.json")
     starter = ("import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
                "'import sys; from sitegen.search import _index; sys.exit(_index(*sys.argv[1:]))',"
-               f" {str(orphaned)!r}, 'en', str(os.getpid()), {str(project.out)!r}, '4096'],"
+               f" {str(orphaned)!r}, 'en', str(os.getpid()), {str(project.out)!r}, '12'],"
                " start_new_session=True); "
                "os._exit(0)")
     subprocess.run([sys.executable, "-c", starter], check=True)
@@ -252,7 +252,7 @@ def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
     """The search index comes in shards, each named by a digest of its stories' records:
     after one new article, the shard of its story is made anew, and every other one is
     the site's folder as it was (the very files)."""
-    monkeypatch.setattr(search, "SHARD_STORIES", 1)
+    monkeypatch.setattr(search, "SHARD_SCALE", 0.5)  # 4 shards for 5 stories
     project = make_site()
     for name, text in DISTINCT_NEWS.items():
         project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
