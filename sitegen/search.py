@@ -8,8 +8,8 @@ it belongs to; a lean record per story takes a tenth of that and grows with the 
 The records are made from the stories.json export (so the index always matches the pages
 it comes with) as small HTML documents in a temporary folder, one at each story's path.
 Pagefind's program (the `pagefind[bin]` package ships it) indexes that folder in the
-background, on another core, while the build renders and writes the pages; its bundle
-comes back as Pages, so the write stage keeps the files whose bytes did not change.
+background, on another core, while the build renders and writes the pages; the shards
+it made come back as Pages, the ones the site has already as its files, unchanged.
 
 The index is cut into shards (each story in the one its id hashes to), each a Pagefind
 bundle in `pagefind/<digest>/`, named by a digest of its records; `pagefind/shards.json`
@@ -228,6 +228,7 @@ def _shards(stories: list[dict[str, Any]], count: int, language: str
     """(folder name, [(story URL, record)] sorted) of each of `count` shards that has
     stories. The name is a digest of all that makes the shard's bundle (its records, the
     language, Pagefind's version), so a bundle in the site under that name is this one."""
+    made_by = f"{_pagefind_version()}\0{language}\0".encode()
     members: list[list[tuple[str, str]]] = [[] for _ in range(count)]
     for story in stories:
         number = int.from_bytes(hashlib.blake2b(story["id"].encode(), digest_size=8).digest())
@@ -235,8 +236,7 @@ def _shards(stories: list[dict[str, Any]], count: int, language: str
     shards = []
     for records in filter(None, members):
         records.sort()
-        digest = hashlib.blake2b(f"{_pagefind_version()}\0{language}\0".encode(),
-                                 digest_size=10)
+        digest = hashlib.blake2b(made_by, digest_size=10)
         for url, record in records:
             digest.update(f"{url}\0{record}\0".encode())
         shards.append((digest.hexdigest(), records))
