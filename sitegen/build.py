@@ -78,6 +78,10 @@ def cache_dir(config: Config) -> Path:
     return config.project_dir / ".sitegen" / "cache"
 
 
+def _indexing_dir(config: Config) -> Path:
+    return cache_dir(config) / "indexing"
+
+
 PROGRESS_EVERY = 64
 LOCK_WAIT = 60.0
 """Seconds a build waits for another build of the same project before refusing."""
@@ -191,7 +195,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
         for page in pages:
             if index_now and page.path == export.FILE and not indexing and page.content:
                 indexing.append(search.Indexing(page.content, config.language,
-                                                config.out_dir))
+                                                config.out_dir, _indexing_dir(config)))
             yield page
 
     def search_pages(staged: Path) -> list[Page]:
@@ -199,7 +203,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
         with _timed(timings, "search"):  # the wait for the index
             # without a new export, the live site has the very one staged
             return indexing[0].pages() if indexing else \
-                search.search_index(config.out_dir, config.language)
+                search.search_index(config.out_dir, config.language, _indexing_dir(config))
 
     try:
         return write.write_site(
@@ -223,7 +227,7 @@ def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
     The pages are indexed without the build lock, since indexing takes longest and builds
     must not wait for it; only replacing the index files takes the lock. A build that ran
     meanwhile may leave the index a step behind again: the caller then refreshes again."""
-    pages = search.search_index(config.out_dir, config.language)
+    pages = search.search_index(config.out_dir, config.language, _indexing_dir(config))
     lock = config.project_dir / ".sitegen" / "build.lock"
     with files.exclusive(lock, lock_wait):
         return write.update_folder(config.out_dir, search.BUNDLE, pages)

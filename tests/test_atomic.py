@@ -247,6 +247,21 @@ def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, mon
     assert snapshot(project.out) == built
 
 
+def test_the_indexing_folder_of_a_killed_build_goes_with_the_next_build(make_site):
+    """Indexing works in the project's cache; what a killed build left there (its records
+    and bundle: 200 MB at 100,000 articles) the next build that indexes removes."""
+    project = make_site(samples=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    work = project.root / ".sitegen" / "cache" / "indexing"
+    left = work / f"{gone.pid}-killed"
+    left.mkdir(parents=True)
+    (left / "bundle.pickle").write_bytes(b"left behind")
+    project.build()
+    assert (project.out / "pagefind" / "shards.json").is_file()
+    assert list(work.iterdir()) == []
+
+
 def test_a_site_set_aside_by_a_failed_write_is_not_taken_for_the_one_it_was(tmp_path):
     """The next build stages into the site the last one set aside, and where the write
     said what that site shares with the live one, looks at nothing else. A write that
