@@ -30,6 +30,7 @@ from .config import ClusterSettings
 from .model import Article
 
 _ROWS_PER_CHUNK = 256
+_PAIRS_PER_CHUNK = 50_000
 PARALLEL_BLOCKS = 8
 """Blocks of rows from which neighbour search is worth spreading over processes."""
 LEAD_CHARS = 300
@@ -123,8 +124,10 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
         char_matrix = normalize(chars.fit_transform(leads))
     except ValueError:
         return Vectors(word_matrix, word_matrix, vocabulary, counts)
-    combined = sp.hstack([word_matrix * math.sqrt(0.5), char_matrix * math.sqrt(0.5)])
-    return Vectors(normalize(combined.tocsr()), word_matrix, vocabulary, counts)
+    combined = normalize(sp.hstack([word_matrix * math.sqrt(0.5),
+                                    char_matrix * math.sqrt(0.5)]).tocsr())
+    combined.sort_indices()  # rows multiplied pairwise (neighbour_edges) merge faster
+    return Vectors(combined, word_matrix, vocabulary, counts)
 
 
 def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:
@@ -132,55 +135,77 @@ def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:
 
     Not an all-pairs product: candidates are the articles sharing the most *rare* words
     (document frequency at most RARE_DF, so each word links a bounded number of pairs and
-    the work grows linearly with the archive); only those pairs are scored in full.
+    the work grows linearly with the archive); only those pairs are scored in full, each
+    once, though most are candidates both ways.
     """
     n = vectors.words.shape[0]
     df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
     rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
     rare_t = rare.T.tocsr()
 
-    def nearest(starts: Sequence[int]) -> list[tuple[list[int], list[int], list[float]]]:
-        """(rows, columns, similarities) of the neighbour pairs of each block of rows."""
+    def propose(starts: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(rows, columns) of the candidate pairs of each block of rows."""
         found = []
         for start in starts:
             block = (rare[start:start + _ROWS_PER_CHUNK] @ rare_t).tocsr()
-            rows, cols = _top_per_row(block, start, CANDIDATES_PER_K * k)
-            if not len(rows):
-                continue
-            exact = np.asarray(
-                vectors.combined[rows].multiply(vectors.combined[cols]).sum(axis=1))
-            block = sp.csr_matrix((exact.ravel(), (rows - start, cols)), shape=block.shape)
-            rows, cols = _top_per_row(block, start, k)
-            sims = np.asarray(block[rows - start, cols]).ravel()
-            found.append((rows.tolist(), cols.tolist(), sims.tolist()))
+            rows = start + np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+            best = _top_per_row(rows, block.indices, block.data, CANDIDATES_PER_K * k)
+            found.append((rows[best].astype(np.int32), block.indices[best].astype(np.int32)))
         return found
 
-    edges: dict[tuple[int, int], float] = {}
     # Blocks are independent: spread over the cores (in order, so the same edges result)
-    for found in parallel.imap_chunked(nearest, range(0, n, _ROWS_PER_CHUNK), chunk=1,
-                                       serial_below=PARALLEL_BLOCKS):
-        for rows, cols, sims in found:
-            for row, col, sim in zip(rows, cols, sims, strict=True):
-                edges[(row, col) if row < col else (col, row)] = sim
-    return edges
+    proposed = [pair for found in parallel.imap_chunked(
+        propose, range(0, n, _ROWS_PER_CHUNK), chunk=1, serial_below=PARALLEL_BLOCKS)
+        for pair in found]
+    rows = np.concatenate([r for r, _ in proposed] or [np.array([], dtype=np.int32)])
+    cols = np.concatenate([c for _, c in proposed] or [np.array([], dtype=np.int32)])
+    if not len(rows):
+        return {}
+    pairs, pair_of = np.unique(np.minimum(rows, cols).astype(np.int64) * n
+                               + np.maximum(rows, cols), return_inverse=True)
+    combined = vectors.combined
+
+    def score(starts: Sequence[int]) -> list[np.ndarray]:
+        return [np.asarray(combined[chunk // n].multiply(combined[chunk % n]).sum(axis=1))
+                .ravel() for start in starts
+                if len(chunk := pairs[start:start + _PAIRS_PER_CHUNK])]
+
+    exact = np.concatenate([sims for found in parallel.imap_chunked(
+        score, range(0, len(pairs), _PAIRS_PER_CHUNK), chunk=1,
+        serial_below=PARALLEL_BLOCKS) for sims in found])
+    sims = exact[pair_of]
+    best = _top_per_row(rows, cols, sims, k)
+    found = zip(pairs[pair_of[best]].tolist(), sims[best].tolist(), strict=True)
+    return {(pair // n, pair % n): sim for pair, sim in sorted(found)}
 
 
-def _top_per_row(block: sp.csr_matrix, start: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(global row, column) of the k largest positive entries of each row, off-diagonal;
-    ties go to the smaller column so the result does not depend on order."""
-    rows_out, cols_out = [], []
-    for offset in range(block.shape[0]):
-        lo, hi = block.indptr[offset], block.indptr[offset + 1]
-        cols, values = block.indices[lo:hi], block.data[lo:hi]
-        keep = (cols != start + offset) & (values > 0)
-        cols, values = cols[keep], values[keep]
-        if len(cols) > k:
-            cols = cols[np.lexsort((cols, -values))[:k]]
-        rows_out.append(np.full(len(cols), start + offset))
-        cols_out.append(cols)
-    if not rows_out:
-        return np.array([], dtype=int), np.array([], dtype=int)
-    return np.concatenate(rows_out).astype(int), np.concatenate(cols_out).astype(int)
+def _top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+                 k: int) -> np.ndarray:
+    """Positions of the k largest positive values of each row (`rows` ascending),
+    off-diagonal; ties go to the smaller column so the result does not depend on order.
+
+    Rows hold a thousand candidates and more: each row's k-th value is found by a
+    partial sort, and only the values above it are sorted."""
+    keep = np.flatnonzero((values > 0) & (rows != cols))
+    if not len(keep):
+        return keep
+    kept_rows = rows[keep]
+    starts = np.flatnonzero(np.r_[True, kept_rows[1:] != kept_rows[:-1]])
+    row_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keep)]))
+    place = np.arange(len(keep)) - starts[row_of]
+    if place.max() >= k:
+        table = np.full((len(starts), place.max() + 1), -np.inf, dtype=np.float32)
+        table[row_of, place] = values[keep]
+        kth = -np.partition(-table, k - 1, axis=1)[:, k - 1]
+        keep = keep[values[keep] >= kth[row_of]]
+    keep = keep[np.argsort(cols[keep], kind="stable")]
+    # one sort by (row, value descending): a positive float32's bits order as its value
+    falling = np.uint32(0xFFFFFFFF) - values[keep].astype(np.float32).view(np.uint32)
+    order = keep[np.argsort((rows[keep].astype(np.int64) << 32) | falling, kind="stable")]
+    ranked = rows[order]
+    firsts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    rank = np.arange(len(order)) - np.repeat(firsts, np.diff(np.r_[firsts, len(order)]))
+    return order[rank < k]
 
 
 def scale_edges(edges: dict[tuple[int, int], float], n: int,
