@@ -48,8 +48,14 @@ _WIRE_PATTERNS = [
 ]
 
 
+_ANY_WIRE = re.compile(_WIRE_NAME)
+"""Most texts name no agency: one search rules out every pattern."""
+
+
 def wire_credits(text: str) -> tuple[str, ...]:
     """Wire agencies the text credits ("told AFP", "(Reuters)", "according to AP")."""
+    if not _ANY_WIRE.search(text):
+        return ()
     found = []
     names = list(WIRES)
     for pattern in _WIRE_PATTERNS:
@@ -147,26 +153,40 @@ class _Text:
                    frozenset(grams))
 
 
+_DENSE_CELLS = 4_000_000
+"""Sentences x distinct words up to which a story's sentences are a dense matrix (16 MB)."""
+
+
 class _SentenceScores:
     """Dice overlap of every sentence of a story's articles with every sentence of the
-    articles after it: one sparse product per article rather than one per pair, as the
-    product's set-up costs far more than the arithmetic of a few dozen sentences."""
+    articles after it: one product per article rather than one per pair. The sentences'
+    words are a dense matrix unless the story is large (most have a few hundred
+    sentences): a sparse product's set-up costs far more than the arithmetic of a few
+    dozen sentences."""
 
     def __init__(self, texts: Sequence[_Text]) -> None:
         vocabulary: dict[str, int] = {}
         stems = [words for t in texts for words in t.stems]
         columns = [vocabulary.setdefault(w, len(vocabulary)) for words in stems for w in words]
-        self.matrix = sp.csr_matrix(
-            (np.ones(len(columns), dtype=np.float32), columns,
-             np.cumsum([0, *(len(words) for words in stems)])),
-            shape=(len(stems), max(1, len(vocabulary))))
-        self.sizes = np.array([len(words) for words in stems], dtype=np.float32)
+        counts = [len(words) for words in stems]
+        shape = (len(stems), max(1, len(vocabulary)))
+        self.matrix: np.ndarray | sp.csr_matrix
+        if shape[0] * shape[1] <= _DENSE_CELLS:
+            self.matrix = np.zeros(shape, dtype=np.float32)
+            self.matrix[np.repeat(np.arange(len(stems)), counts), columns] = 1
+        else:
+            self.matrix = sp.csr_matrix(
+                (np.ones(len(columns), dtype=np.float32), columns, np.cumsum([0, *counts])),
+                shape=shape)
+        self.sizes = np.array(counts, dtype=np.float32)
         self.starts = np.cumsum([0, *(len(t.stems) for t in texts)])
 
     def against_later(self, index: int) -> np.ndarray:
         """Text `index`'s sentences (rows) against the sentences of every later text."""
         low, high = self.starts[index], self.starts[index + 1]
-        shared = (self.matrix[low:high] @ self.matrix[high:].T).toarray()
+        shared = self.matrix[low:high] @ self.matrix[high:].T
+        if sp.issparse(shared):
+            shared = shared.toarray()
         sizes = self.sizes[low:high, None] + self.sizes[None, high:]
         return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
 
@@ -209,12 +229,12 @@ def ngram_share(a: str, b: str, n: int = 5) -> float:
 
 
 def _share(grams: Sequence[tuple[str, ...]], others: frozenset[tuple[str, ...]]) -> float:
-    return sum(g in others for g in grams) / len(grams) if grams else 0.0
+    return sum(map(others.__contains__, grams)) / len(grams) if grams else 0.0
 
 
 def _ngrams(text: str, n: int) -> list[tuple[str, ...]]:
     words = re.findall(r"[a-z0-9']+", normalize_quotes(text).lower())
-    return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return list(zip(*(words[i:] for i in range(n)), strict=False))  # n-grams: ragged ends
 
 
 # --- relations ------------------------------------------------------------------------------
@@ -245,22 +265,7 @@ def relations(timeline: Sequence[Article],
     """One Relation per article: `copy` or `rewrite` of another article of the story,
     `original` when another derives from it, else `independent`. `mentions` and `wires`
     (each article's quotes and wire credits) are found here unless the caller has them."""
-    texts = {a.id: _Text.of_sentences(split_sentences(a.text)[:_MAX_SENTENCES], a.text)
-             for a in timeline}
-    scores = _SentenceScores(list(texts.values()))
-    if mentions is None:
-        mentions = {a.id: quotes_in(a.text) for a in timeline}
-    if wires is None:
-        wires = {a.id: wire_credits(a.text) for a in timeline}
-    quotes = {a.id: {m.key for m in mentions[a.id]} for a in timeline}
-    pairs: list[_Pair] = []
-    for index, first in enumerate(timeline[:-1]):
-        later = scores.against_later(index)
-        for other, second in enumerate(timeline[index + 1:], start=index + 1):
-            score = later[:, scores.columns(index, other)]
-            pair = _compare(first, second, texts, score, quotes, wires)
-            if pair is not None:
-                pairs.append(pair)
+    pairs = _pairs(timeline, mentions, wires) if len(timeline) > 1 else []
     source_of: dict[str, _Pair] = {}
     for pair in sorted(pairs, key=lambda p: (p.strength, p.derived.id, p.source.id),
                        reverse=True):
@@ -342,6 +347,28 @@ def _direction(a: Article, b: Article, alignment: Alignment, shares: dict[str, f
         return (a, b, "containment") if alignment.a_share > alignment.b_share else \
             (b, a, "containment")
     return (a, b, "length") if len(a.text) < len(b.text) else (b, a, "length")
+
+
+def _pairs(timeline: Sequence[Article], mentions: Mapping[str, Sequence[QuoteMention]] | None,
+           wires: Mapping[str, tuple[str, ...]] | None) -> list[_Pair]:
+    """The related pairs of articles, each article compared with every later one."""
+    texts = {a.id: _Text.of_sentences(split_sentences(a.text)[:_MAX_SENTENCES], a.text)
+             for a in timeline}
+    scores = _SentenceScores(list(texts.values()))
+    if mentions is None:
+        mentions = {a.id: quotes_in(a.text) for a in timeline}
+    if wires is None:
+        wires = {a.id: wire_credits(a.text) for a in timeline}
+    quotes = {a.id: {m.key for m in mentions[a.id]} for a in timeline}
+    pairs = []
+    for index, first in enumerate(timeline[:-1]):
+        later = scores.against_later(index)
+        for other, second in enumerate(timeline[index + 1:], start=index + 1):
+            score = later[:, scores.columns(index, other)]
+            pair = _compare(first, second, texts, score, quotes, wires)
+            if pair is not None:
+                pairs.append(pair)
+    return pairs
 
 
 def _relation(article: Article, derivation: _Pair | None, closest: _Pair | None,

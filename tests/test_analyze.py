@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sitegen import provenance
 from sitegen.entities import story_entities
 from sitegen.model import Article
 from sitegen.provenance import align, relations, wire_credits
@@ -93,6 +96,20 @@ def test_near_verbatim_reprint_is_a_copy_of_the_earlier_article():
     assert (found["reprint"].kind, found["reprint"].derived_from) == ("copy", "wire")
     assert found["reprint"].reason == "dates"
     assert found["wire"].kind == "original"
+
+
+@pytest.mark.parametrize("dense_cells", [0, provenance._DENSE_CELLS],
+                         ids=["large story, sparse sentences", "dense sentences"])
+def test_a_rewrite_is_found_whether_sentences_are_dense_or_sparse(monkeypatch, dense_cells):
+    monkeypatch.setattr(provenance, "_DENSE_CELLS", dense_cells)
+    source = article("a", WIRE, published="2025-02-03")
+    rewrite = article("b", WIRE.replace("on Monday", "early on Monday").replace(
+        "said", "told reporters") + " More to follow.", published="2025-02-04")
+    other = article("c", "A pay deal brought a dispute elsewhere to a close.",
+                    published="2025-02-05")
+    found = {r.article: r for r in relations([source, rewrite, other])}
+    assert found["b"].derived_from == "a" and found["b"].kind in ("copy", "rewrite")
+    assert (found["a"].kind, found["c"].kind) == ("original", "independent")
 
 
 def test_independent_reports_sharing_a_quote_are_not_rewrites():
