@@ -28,6 +28,7 @@ import numpy as np
 
 from .config import ClusterSettings
 from .model import Article, StoryState
+from .text import tokens
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -80,11 +81,6 @@ class TermIndex:
         self.days: dict[str, int | None] = {}
         self.indexed: dict[str, Article] = {}
         """Article id -> the article as indexed (an article with its own id may change)."""
-        self._analyzer = None
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickled (kept on disk between builds) without sklearn's analyzer."""
-        return {**self.__dict__, "_analyzer": None}
 
     @classmethod
     def from_counts(cls, articles: Sequence[Article], counts: sp.csr_matrix,
@@ -149,11 +145,8 @@ class TermIndex:
                                  if article.day else None)
 
     def _tokens(self, article: Article) -> list[str]:
-        if self._analyzer is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-            self._analyzer = TfidfVectorizer(stop_words="english").build_analyzer()
         title = "" if article.title_derived else article.title  # a derived title is no signal
-        return self._analyzer(f"{title}\n{title}\n{article.text}")
+        return tokens(f"{title}\n{title}\n{article.text}")
 
     def vector(self, article_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(word ids, L2-normalized TF-IDF weights) under today's document frequencies."""

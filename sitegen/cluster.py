@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from . import parallel
 from .config import ClusterSettings
 from .model import Article
+from .text import tokens
 
 _ROWS_PER_CHUNK = 256
 _PAIRS_PER_CHUNK = 50_000
@@ -106,8 +107,9 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
 
     titles = ["" if a.title_derived else a.title for a in articles]  # a derived title is
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
-    words = CountVectorizer(stop_words="english", dtype=np.float32)  # as TfidfVectorizer,
-    try:                                                            # counts kept
+    # the very words assign.TermIndex finds in the articles placed later; counts kept
+    words = CountVectorizer(analyzer=tokens, dtype=np.float32)
+    try:
         counts = words.fit_transform(documents).tocsr()
     except ValueError:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)

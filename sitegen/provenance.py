@@ -8,7 +8,6 @@ sentence of its source. Used by the analyze stage.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import scipy.sparse as sp
 
 from .model import Article, Relation
 from .quotes import QuoteMention, quotes_in, same_quote
-from .text import normalize_quotes, split_sentences
+from .text import english_stop_words, normalize_quotes, split_sentences
 
 SENTENCE_MATCH = 0.3
 """Dice overlap of content-word stems at which two sentences count as the same sentence."""
@@ -70,16 +69,8 @@ def wire_credits(text: str) -> tuple[str, ...]:
 
 def _stems(sentence: str) -> frozenset[str]:
     words = re.findall(r"[a-z0-9]+", normalize_quotes(sentence).lower())
-    stop_words = _stop_words()
+    stop_words = english_stop_words()
     return frozenset(w[:STEM] for w in words if len(w) > 1 and w not in stop_words)
-
-
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    """scikit-learn's English list, imported when first needed: it takes a second to import,
-    which a build that analyses nothing should not pay."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-    return frozenset(ENGLISH_STOP_WORDS)
 
 
 @dataclass(frozen=True, slots=True)

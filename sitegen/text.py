@@ -5,8 +5,11 @@ Pure functions on strings, no state, so any stage may use them.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 import unicodedata
+from pathlib import Path
 
 _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
@@ -14,6 +17,36 @@ _ABBREVIATION = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Col|Lt|Sgt|St|Jr|Sr|Inc|Corp|Ltd|Co|No|vs|etc|"
     r"Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)|\b[A-Z]|\b(?:[A-Z]\.){1,3}[A-Z])\.$"
 )
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+"""scikit-learn's default token pattern."""
+
+
+def tokens(text: str) -> list[str]:
+    """The words that TF-IDF counts, as scikit-learn's analyzer finds them (lower case,
+    its default pattern, its English stop words out) but without importing scikit-learn,
+    which takes a second: a build placing one new article would pay that for this alone."""
+    stop_words = english_stop_words()
+    return [word for word in _WORD.findall(text.lower()) if word not in stop_words]
+
+
+@functools.cache
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, read from the module that holds them without
+    running scikit-learn's own import (see `tokens`)."""
+    try:
+        package = importlib.util.find_spec("sklearn")  # finds it, imports nothing
+        assert package is not None and package.origin is not None
+        path = Path(package.origin).parent / "feature_extraction" / "_stop_words.py"
+        spec = importlib.util.spec_from_file_location("sitegen._english_stop_words", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return frozenset(module.ENGLISH_STOP_WORDS)
+    except (AssertionError, ImportError, OSError, AttributeError):  # laid out otherwise
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+        return frozenset(ENGLISH_STOP_WORDS)
 
 
 def normalize_space(text: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -15,6 +17,8 @@ from sitegen.buildcache import BuildCache
 from sitegen.cli import cli
 from sitegen.config import load_config
 from sitegen.model import Article
+from sitegen.text import english_stop_words
+from sitegen.text import tokens as text_tokens
 
 FLOOD = ("title: {title}\ndate: 2025-03-0{day}\n\nThe river Elm burst its banks in Elmford on "
          "Monday; residents of Elmford were evacuated by boat as flood water rose. {extra}")
@@ -136,3 +140,20 @@ def test_a_term_index_from_the_clusterings_counts_is_the_one_sync_makes():
     made.sync({k: v for k, v in pool.items() if k != "a"})  # and it goes on as synced
     synced.sync({k: v for k, v in pool.items() if k != "a"})
     assert made.similarity("b", "e") == synced.similarity("b", "e")
+
+
+def test_words_are_those_of_scikit_learns_english_analyzer_without_importing_it():
+    """Placing a new article tokenizes it as the full clustering did (scikit-learn's
+    analyzer with its English stop words), and does not import scikit-learn for that."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+    analyzer = TfidfVectorizer(stop_words="english").build_analyzer()
+    for text in ["The Mayor of Zürich didn't attend; she was at the U.N. in New York.",
+                 "COVID-19 cases rose 12% to 3,400 on 2025-03-01 — officials_said so.",
+                 "a I an the of x y éé 42 ΑΘΗΝΑ Athens’ «quoted» words"]:
+        assert text_tokens(text) == analyzer(text)
+    assert english_stop_words() == ENGLISH_STOP_WORDS
+    found = subprocess.run(
+        [sys.executable, "-c", "import sys; from sitegen.text import tokens; "
+         "tokens('The river Elm burst its banks'); print('sklearn' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
