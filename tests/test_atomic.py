@@ -51,8 +51,12 @@ def seed(project: Path, number: int) -> None:
 
 def copy_keeping_links(source: Path, copy: Path) -> None:
     """A copy that makes the same file operations when built: the site set aside for the
-    next build shares files with the live one (hard links), as it must in the copy."""
-    subprocess.run(["cp", "-a", str(source), str(copy)], check=True)
+    next build shares files with the live one (hard links), as it must in the copy. Not
+    the indexing folders, which a killed build's indexer may be removing meanwhile."""
+    packed = subprocess.run(["tar", "-C", str(source), "--exclude=./.sitegen/cache/indexing",
+                             "-cf", "-", "."], check=True, capture_output=True).stdout
+    copy.mkdir()
+    subprocess.run(["tar", "-C", str(copy), "-xf", "-"], input=packed, check=True)
 
 
 def build(project: Path) -> None:
