@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,6 +34,8 @@ from .text import tokens
 _ROWS_PER_CHUNK = 256
 _PAIRS_PER_CHUNK = 50_000
 PARALLEL_BLOCKS = 8
+PARALLEL_VECTORS = 2000
+"""Articles from which word and character vectors are made side by side."""
 """Blocks of rows from which neighbour search is worth spreading over processes."""
 LEAD_CHARS = 300
 """Character n-grams read the title and this much of the text."""
@@ -96,40 +99,62 @@ class Vectors:
 
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
-    where paraphrase shows and which keeps the character vocabulary small."""
+    where paraphrase shows and which keeps the character vocabulary small. The two are
+    made side by side on a large archive (each takes seconds per 10,000 articles)."""
     # scikit-learn takes a second to import: only builds that cluster afresh pay for it
-    from sklearn.feature_extraction.text import (
-        CountVectorizer,
-        TfidfTransformer,
-        TfidfVectorizer,
-    )
+    # (once, here, and not again in each worker)
+    from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.preprocessing import normalize
 
     titles = ["" if a.title_derived else a.title for a in articles]  # a derived title is
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
-    # the very words assign.TermIndex finds in the articles placed later; counts kept
-    words = CountVectorizer(analyzer=tokens, dtype=np.float32)
-    try:
-        counts = words.fit_transform(documents).tocsr()
-    except ValueError:  # nothing but stop words anywhere: every article stands alone
+    leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
+
+    def fit(parts: Sequence[str]) -> list[Any]:
+        return [_word_counts(documents) if part == "words" else _char_tfidf(leads)
+                for part in parts]
+
+    words, char_matrix = [found for made in parallel.imap_chunked(
+        fit, ["words", "chars"], chunk=1,
+        serial_below=1 if len(articles) >= PARALLEL_VECTORS else 3) for found in made]
+    if words is None:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
         return Vectors(empty, empty, np.array([""]))
-    counts.sort_indices()
+    counts, vocabulary = words
     word_matrix = normalize(TfidfTransformer(sublinear_tf=True).fit_transform(counts)).tocsr()
-    vocabulary = words.get_feature_names_out()
-    leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
-    many = len(documents) >= 10
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True,
-                            dtype=np.float32, min_df=2 if many else 1,
-                            max_df=0.5 if many else 1.0)
-    try:
-        char_matrix = normalize(chars.fit_transform(leads))
-    except ValueError:
+    if char_matrix is None:
         return Vectors(word_matrix, word_matrix, vocabulary, counts)
     combined = normalize(sp.hstack([word_matrix * math.sqrt(0.5),
                                     char_matrix * math.sqrt(0.5)]).tocsr())
     combined.sort_indices()  # rows multiplied pairwise (neighbour_edges) merge faster
     return Vectors(combined, word_matrix, vocabulary, counts)
+
+
+def _word_counts(documents: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray] | None:
+    """Each document's word counts (sorted columns) and the words, or None when there are
+    no words but stop words. The very words assign.TermIndex finds in the articles
+    placed later."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    words = CountVectorizer(analyzer=tokens, dtype=np.float32)
+    try:
+        counts = words.fit_transform(documents).tocsr()
+    except ValueError:
+        return None
+    counts.sort_indices()
+    return counts, words.get_feature_names_out()
+
+
+def _char_tfidf(leads: Sequence[str]) -> sp.csr_matrix | None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+    many = len(leads) >= 10
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True,
+                            dtype=np.float32, min_df=2 if many else 1,
+                            max_df=0.5 if many else 1.0)
+    try:
+        return normalize(chars.fit_transform(leads))
+    except ValueError:
+        return None
 
 
 def neighbour_edges(vectors: Vectors, k: int) -> dict[tuple[int, int], float]:
