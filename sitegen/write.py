@@ -352,6 +352,11 @@ class _StagingWriter:
         self.unchanged = 0
         self.made: list[str] = []
         """The files written anew."""
+        self._checked: set[str] = set()
+        """Folders of the staging folder seen to be folders (no link, no file) by
+        _make_room, or made here."""
+        self._fresh: set[str] = set()
+        """Folders made here, empty when made."""
 
     def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False) -> None:
         """`unchanged`: the caller knows the previous site has these very bytes at `path`
@@ -376,7 +381,7 @@ class _StagingWriter:
         elif _same_bytes(Path(old), content, read=not unchanged):
             self._reuse(old, os.stat(old), target)
         else:
-            self._make(Path(target), lambda: Path(target).write_bytes(content))
+            self._make(target, lambda: Path(target).write_bytes(content))
             self.written += 1
             self.made.append(path)
 
@@ -397,23 +402,45 @@ class _StagingWriter:
         except OSError:
             there = False
         if not there:
-            self._make(Path(target), lambda: _link_or_copy(Path(old), Path(target)))
+            self._make(target, lambda: _link_or_copy(Path(old), Path(target)))
         self.unchanged += 1
 
-    def _make(self, target: Path, make: Callable[[], object]) -> None:
+    def _make(self, target: str, make: Callable[[], object]) -> None:
         """Run `make` to create `target`, first removing whatever the spare has there and
-        making its folder (most folders of the spare are there already)."""
+        making its folder (most folders of the spare are there already). A new folder in
+        a folder known to be one (each story and article page has a folder of its own)
+        takes one call, and a file in it needs nothing removed."""
+        parent = os.path.dirname(target)
+        if parent not in self._checked and os.path.dirname(parent) in self._checked:
+            try:
+                os.mkdir(parent)
+                self._checked.add(parent)
+                self._fresh.add(parent)
+            except OSError:  # the spare has it, most likely
+                pass
+        if parent in self._fresh:  # holds only what this writer put there
+            make()
+            return
         try:
-            target.unlink()
+            os.unlink(target)
         except FileNotFoundError:
             pass
         except OSError:
-            _make_room(self.staging, target)
+            _make_room(self.staging, Path(target))
         try:
             make()
         except (FileNotFoundError, NotADirectoryError):
-            _make_room(self.staging, target)
+            _make_room(self.staging, Path(target))
+            self._checked.update(_folders_above(target, self._staging))
             make()
+
+
+def _folders_above(path: str, root: str) -> Iterator[str]:
+    """The folders between `root` and `path`, `path`'s own first."""
+    folder = os.path.dirname(path)
+    while len(folder) > len(root):
+        yield folder
+        folder = os.path.dirname(folder)
 
 
 def _link_or_copy(old: Path, target: Path) -> None:
