@@ -111,7 +111,10 @@ def test_term_index_gives_the_same_numbers_in_any_order():
     assert "a" not in backward.docs and all("a" not in p for p in backward.postings.values())
     # an article with its own id may change under it: indexed again, as kept on disk
     changed = {**pool, "c": article("c", "flood waters and boats in Elmford")}
-    kept = pickle.loads(pickle.dumps(forward))
+    kept = pickle.loads(pickle.dumps(forward))  # word ids and weights packed on disk
+    assert {k: (ids.tolist(), w.tolist()) for k, (ids, w) in kept.docs.items()} == \
+        {k: (ids.tolist(), w.tolist()) for k, (ids, w) in forward.docs.items()}
+    assert pickle.loads(pickle.dumps(assign.TermIndex())).docs == {}
     kept.sync(changed)
     fresh = assign.TermIndex()
     fresh.sync(changed)
