@@ -8,6 +8,7 @@ sub-path such as `/repo/`.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import pickle
@@ -34,7 +35,9 @@ from .urls import article_path, name_path, outlet_path, story_path
 def make_environment(template_dirs: Sequence[Path],
                      cache_dir: Path | None = None) -> jinja2.Environment:
     """Project templates first, then the built-in theme. With `cache_dir`, compiled
-    templates are kept there (Jinja checks each template's source before using one)."""
+    templates are kept there (Jinja checks each template's source before using one).
+    An environment serves one build: templates are not looked at again once loaded
+    (auto_reload off, which would stat each template file for every page)."""
     builtin = template_dirs[-1]
     bytecode_cache = None
     if cache_dir is not None:
@@ -52,6 +55,7 @@ def make_environment(template_dirs: Sequence[Path],
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=bytecode_cache,
+        auto_reload=False,
     )
     env.filters["nice_date"] = nice_date
     return env
@@ -359,8 +363,10 @@ def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
     return (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
 
 
+@functools.lru_cache(maxsize=4096)
 def nice_date(value: str | None) -> str:
-    """`2025-05-19` -> `19 May 2025`; times keep hour and minute."""
+    """`2025-05-19` -> `19 May 2025`; times keep hour and minute. Remembered: a story
+    page shows the same few dates many times over."""
     if not value:
         return "undated"
     if len(value) == 10:
