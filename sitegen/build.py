@@ -148,6 +148,9 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    cache: BuildCache, search_later: bool, timings: dict[str, float],
                    progress: Progress) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress)
+    # The full clustering is for `explain`: its vectors and neighbour graph (hundreds of MB
+    # at 100,000 articles) are let go before the render workers are forked
+    prepared = replace(prepared, clustering=None)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
     with _timed(timings, "write"):
         try:

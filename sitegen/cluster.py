@@ -32,7 +32,7 @@ from .model import Article
 from .text import tokens
 
 _ROWS_PER_CHUNK = 256
-_PAIRS_PER_CHUNK = 50_000
+_PAIRS_PER_CHUNK = 10_000
 PARALLEL_BLOCKS = 8
 PARALLEL_VECTORS = 2000
 """Articles from which word and character vectors are made side by side."""
