@@ -33,10 +33,11 @@ from .text import tokens
 
 _ROWS_PER_CHUNK = 256
 _PAIRS_PER_CHUNK = 10_000
+"""Candidate pairs scored at once: their rows are gathered twice (about 40 MB)."""
 PARALLEL_BLOCKS = 8
+"""Blocks of rows from which neighbour search is worth spreading over processes."""
 PARALLEL_VECTORS = 2000
 """Articles from which word and character vectors are made side by side."""
-"""Blocks of rows from which neighbour search is worth spreading over processes."""
 LEAD_CHARS = 300
 """Character n-grams read the title and this much of the text."""
 RARE_DF = 200

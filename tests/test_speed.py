@@ -159,6 +159,27 @@ def test_map_chunked_keeps_order_and_reports_progress():
     assert seen == [100, 200, 250]
 
 
+def test_workers_are_forked_afresh_and_results_still_come_in_order(monkeypatch):
+    pools = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 10)
+    monkeypatch.setattr(parallel, "POOL_CHUNKS", 4)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # pytest's own threads
+    seen = []
+    assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
+        [n * n for n in range(250)]
+    assert len(pools) == 7  # 25 chunks, 4 to a pool of workers
+    assert seen == [*range(10, 250, 10), 250]
+
+
 def _square_all(numbers):
     return [n * n for n in numbers]
 
