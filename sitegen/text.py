@@ -1,6 +1,8 @@
-"""Small text helpers shared by the stages: normalizing, sentences, shortening, slugs.
+"""Small text helpers shared by the stages: normalizing, sentences, shortening, slugs,
+the words TF-IDF counts.
 
-Pure functions on strings, no state, so any stage may use them.
+Pure functions on strings, no state (but for the stop-word list, read once), so any
+stage may use them.
 """
 
 from __future__ import annotations

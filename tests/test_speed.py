@@ -120,14 +120,10 @@ def test_a_seed_written_just_now_is_never_trusted_to_stay_as_it_is(make_site):
     assert not project.build().up_to_date  # the seeds are seconds old: read them again
 
 
-def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
-    project = make_site()
-    for number in range(24):
-        seed(project, number, " Mayor Anna Kowalski visited the site.")
-    settle(project)
-    project.build()
-    alone = without_stamp(project)
-    assert any(path.is_dir() for path in (project.out / "names").iterdir())
+@pytest.fixture
+def forked_pools(monkeypatch):
+    """The pools of forked workers that parallel starts, on two workers (for batches of
+    SERIAL_BELOW items and more)."""
     pools = []
 
     class CountedPool(ProcessPoolExecutor):
@@ -136,10 +132,22 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
-    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
-    monkeypatch.setattr(parallel, "CHUNK", 5)
     monkeypatch.setattr(parallel, "workers", lambda: 2)
     monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # pytest's own threads
+    return pools
+
+
+def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
+                                                         forked_pools):
+    project = make_site()
+    for number in range(24):
+        seed(project, number, " Mayor Anna Kowalski visited the site.")
+    settle(project)
+    project.build()
+    alone = without_stamp(project)
+    assert any(path.is_dir() for path in (project.out / "names").iterdir())
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
     monkeypatch.setattr(cluster, "_ROWS_PER_CHUNK", 8)
     monkeypatch.setattr(cluster, "PARALLEL_BLOCKS", 2)
     monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
@@ -148,7 +156,7 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch):
     build_site(load_config(None, project_dir=project.root), recluster=True)
     # seeds read, neighbours found, stories analysed; archive, story, article and name
     # pages rendered
-    assert len(pools) == 7
+    assert len(forked_pools) == 7
     assert without_stamp(project) == alone
 
 
@@ -159,24 +167,15 @@ def test_map_chunked_keeps_order_and_reports_progress():
     assert seen == [100, 200, 250]
 
 
-def test_workers_are_forked_afresh_and_results_still_come_in_order(monkeypatch):
-    pools = []
-
-    class CountedPool(ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            pools.append(self)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+def test_workers_are_forked_afresh_and_results_still_come_in_order(monkeypatch,
+                                                                   forked_pools):
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "CHUNK", 10)
     monkeypatch.setattr(parallel, "POOL_CHUNKS", 4)
-    monkeypatch.setattr(parallel, "workers", lambda: 2)
-    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # pytest's own threads
     seen = []
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
         [n * n for n in range(250)]
-    assert len(pools) == 7  # 25 chunks, 4 to a pool of workers
+    assert len(forked_pools) == 7  # 25 chunks, 4 to a pool of workers
     assert seen == [*range(10, 250, 10), 250]
 
 
