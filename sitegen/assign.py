@@ -81,6 +81,26 @@ class TermIndex:
         self.days: dict[str, int | None] = {}
         self.indexed: dict[str, Article] = {}
         """Article id -> the article as indexed (an article with its own id may change)."""
+        self._changes: list[tuple[Article | None, str]] | None = None
+        """Since `record_changes`: (article added, or None for removed, its id), in order."""
+
+    def record_changes(self) -> None:
+        """Keep a list of what `sync` adds and removes from now on (see take_changes): a
+        cache kept on disk saves those instead of the whole index."""
+        self._changes = []
+
+    def take_changes(self) -> list[tuple[Article | None, str]] | None:
+        """What `sync` did since `record_changes` or the last call; None if not recorded."""
+        changes, self._changes = self._changes, None if self._changes is None else []
+        return changes
+
+    def replay(self, changes: Iterable[tuple[Article | None, str]]) -> None:
+        """Do again what `take_changes` listed: the same index, word numbers included."""
+        for article, article_id in changes:
+            if article is None:
+                self._remove(article_id)
+            else:
+                self._add(article)
 
     def __getstate__(self) -> dict[str, object]:
         """Kept on disk with every article's word ids and weights in one array each:
@@ -89,7 +109,7 @@ class TermIndex:
         packed = (list(self.docs), np.array([len(ids) for ids, _ in pairs], dtype=np.int64),
                   np.concatenate([ids for ids, _ in pairs] or [np.zeros(0, np.int64)]),
                   np.concatenate([weights for _, weights in pairs] or [np.zeros(0)]))
-        return {**self.__dict__, "docs": packed}
+        return {**self.__dict__, "docs": packed, "_changes": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         order, lengths, ids, weights = state.pop("docs")
@@ -131,14 +151,19 @@ class TermIndex:
     def sync(self, articles: Mapping[str, Article]) -> None:
         for gone in [a for a, known in self.indexed.items()
                      if (now := articles.get(a)) is not known and now != known]:
-            ids, _ = self.docs.pop(gone)
-            self.days.pop(gone)
-            self.indexed.pop(gone)
-            self.df[ids] -= 1
-            for word in ids.tolist():
-                self.postings[word].remove(gone)
+            self._remove(gone)
         for article_id in sorted(articles.keys() - self.docs.keys()):
             self._add(articles[article_id])
+
+    def _remove(self, article_id: str) -> None:
+        ids, _ = self.docs.pop(article_id)
+        self.days.pop(article_id)
+        self.indexed.pop(article_id)
+        self.df[ids] -= 1
+        for word in ids.tolist():
+            self.postings[word].remove(article_id)
+        if self._changes is not None:
+            self._changes.append((None, article_id))
 
     def _add(self, article: Article) -> None:
         counts: dict[int, int] = {}
@@ -159,6 +184,8 @@ class TermIndex:
         self.indexed[article.id] = article
         self.days[article.id] = (date.fromisoformat(article.day).toordinal()
                                  if article.day else None)
+        if self._changes is not None:
+            self._changes.append((article, article.id))
 
     def _tokens(self, article: Article) -> list[str]:
         title = "" if article.title_derived else article.title  # a derived title is no signal

@@ -7,29 +7,71 @@ disk between runs (FILE, in .sitegen/cache/), so that adding one article to a la
 archive does not read, index and analyze every article again. It is only ever a
 shortcut: a build with an empty cache gives the same site, so a cache that cannot be
 read (corrupt, or written by other code) is set aside with a warning.
+
+On disk, a build that changed little appends what it changed to a journal beside FILE
+instead of writing the whole cache again (5 s at 100,000 articles): seed readings,
+analyses and page memo entries by value, the term index as the articles it added and
+removed. The objects an entry shares with the cache it extends (articles, analyses) are
+named by their place in a list the cache keeps of them (pickle's persistent ids), so
+that loading gives back one object for each, as a single pickle would. Once the journal
+holds a good share of the cache's size, the next build saves the whole cache anew.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import os
 import pickle
+import secrets
+import struct
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from . import analyze, assign, ingest, memo
 from .errors import Problem
 from .model import Article, Progress, SpareSite, Story, no_progress
 
 FILE = "build.pickle"
+JOURNAL = "build.journal"
+JOURNAL_SHARE = 0.25
+"""A journal this large against the whole cache is folded into a full save: each entry
+is replayed by every load."""
 _MAGIC = b"sitegen build cache "
 _SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
-          "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None))}
+          "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None)),
+          "base": str, "shared": list}
+_ENTRY = struct.Struct("<Q16s")
+"""A journal entry's head: the length of its pickle and a digest of it (a torn last
+entry, from a build killed while appending it, is told from a whole one)."""
 _CODE = Path(__file__).resolve().parent
+
+
+@dataclass
+class _Loaded:
+    """The cache as loaded from disk, to save only what a build changed (see the module's
+    docstring)."""
+
+    base: str
+    """Names the full save the journal extends."""
+    shared: list[object]
+    """Articles and analyses, in the order entries name them by."""
+    size: int
+    """Bytes of the full save."""
+    journal: int
+    """Bytes of the journal extending it (0: none)."""
+    seeds: dict[str, ingest.SeedReading]
+    terms: assign.TermIndex
+    analyses: dict[tuple[object, ...], analyze.StoryAnalysis]
+    pages: memo.RenderMemo
+    memo: memo.MemoSnapshot
+    torn: bool = False
+    """The journal ended in a torn entry: the next save is a full one, which drops it."""
 
 
 class BuildCache:
@@ -45,6 +87,7 @@ class BuildCache:
         """Output folder -> the files the last build left there."""
         self.spare_site: SpareSite | None = None
         """What the last build set aside to stage the next one into (see write_site)."""
+        self._loaded: _Loaded | None = None
 
     def forget_site(self) -> None:
         """After a failed write: the output may not be what the memo says."""
@@ -79,10 +122,35 @@ class BuildCache:
         return analyses
 
     def save(self, path: Path) -> tuple[Problem, ...]:
-        """Keep the reusable work on disk for the next `sitegen build` (atomically: a
-        killed build leaves the previous file). A cache that cannot be saved is a
-        warning: the site is built all the same."""
-        saved = {name: getattr(self, name) for name in _SAVED}
+        """Keep the reusable work on disk for the next `sitegen build`: what changed since
+        the load, appended to the journal, or the whole cache (atomically: a killed build
+        leaves the previous file). A cache that cannot be saved is a warning: the site is
+        built all the same."""
+        loaded, self._loaded = self._loaded, None
+        journal = path.with_name(JOURNAL)
+        try:
+            entry = self._changes(loaded) if loaded is not None else None
+            if entry is not None and loaded is not None \
+                    and loaded.journal + len(entry) <= JOURNAL_SHARE * loaded.size:
+                # a journal of another full save, left by a killed build, is replaced
+                with journal.open("ab" if loaded.journal else "wb") as out:
+                    if not loaded.journal:
+                        out.write(_version() + loaded.base.encode() + b"\n")
+                    out.write(_ENTRY.pack(len(entry), _digest(entry)) + entry)
+                return ()
+            self._save_whole(path)
+            journal.unlink(missing_ok=True)  # it extends the cache just replaced
+        except OSError as exc:
+            return (Problem(f".sitegen/cache/{path.name}", None,
+                            f"build cache not saved ({exc.strerror or exc}); the next "
+                            "build reads every seed again"),)
+        return ()
+
+    def _save_whole(self, path: Path) -> None:
+        saved: dict[str, Any] = {name: getattr(self, name) for name in _SAVED
+                                 if name not in ("base", "shared")}
+        saved["base"] = secrets.token_hex(16)
+        saved["shared"] = _shared(self.seeds.values(), self.analyses.values())
         temporary = path.with_name(f".{path.name}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,17 +158,44 @@ class BuildCache:
                 out.write(_version())
                 pickle.dump(saved, out, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, path)
-        except OSError as exc:
+        except OSError:
             temporary.unlink(missing_ok=True)
-            return (Problem(f".sitegen/cache/{path.name}", None,
-                            f"build cache not saved ({exc.strerror or exc}); the next "
-                            "build reads every seed again"),)
-        return ()
+            raise
+
+    def _changes(self, loaded: _Loaded) -> bytes | None:
+        """A journal entry taking the cache as loaded to this one; None when a full save
+        is due (the term index or page memo was made anew, or the journal was torn)."""
+        terms = self.terms.take_changes()
+        if loaded.torn or terms is None or self.terms is not loaded.terms \
+                or self.pages is not loaded.pages:
+            return None
+        seeds, seeds_gone = memo.dict_changes(loaded.seeds, self.seeds)
+        analyses, analyses_gone = memo.dict_changes(loaded.analyses, self.analyses)
+        entry = {"shared": _shared(seeds.values(), analyses.values()),
+                 "seeds": (seeds, seeds_gone), "analyses": (analyses, analyses_gone),
+                 "terms": terms, "pages": self.pages.changes(loaded.memo),
+                 # 220,000 paths at 100,000 articles, of use in the last entry only: kept
+                 # as a pickle of its own, which loading the earlier entries skips
+                 "spare_site": pickle.dumps(self.spare_site, protocol=pickle.HIGHEST_PROTOCOL)}
+        out = io.BytesIO()
+        with _no_gc():
+            _EntryPickler(out, loaded.shared).dump(entry)
+        return out.getvalue()
+
+    def _replay(self, entry: dict[str, Any]) -> None:
+        for name in ("seeds", "analyses"):
+            changed, gone = entry[name]
+            kept = getattr(self, name)
+            for key in gone:
+                del kept[key]
+            kept.update(changed)
+        self.terms.replay(entry["terms"])
+        self.pages.replay(entry["pages"])
 
 
 def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
-    """The cache the last `sitegen build` saved at `path`, or an empty one (with a
-    warning when there was a file that could not be used)."""
+    """The cache the last `sitegen build` saved at `path` (and in the journal beside it),
+    or an empty one (with a warning when there was a file that could not be used)."""
     cache = BuildCache(remember_pages=False)
     try:
         data = path.read_bytes()
@@ -114,18 +209,87 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
     try:
         with _no_gc():
             saved = pickle.loads(memoryview(data)[len(version):])
-        if not (isinstance(saved, dict)
-                and all(isinstance(saved.get(name), kind) for name, kind in _SAVED.items())):
-            raise TypeError("not a build cache")
+            if not (isinstance(saved, dict)
+                    and all(isinstance(saved.get(name), kind) for name, kind in _SAVED.items())):
+                raise TypeError("not a build cache")
+            for name in _SAVED:
+                if name not in ("base", "shared"):
+                    setattr(cache, name, saved[name])
+            shared: list[object] = saved["shared"]
+            journal, torn = _journal(path.with_name(JOURNAL), version + saved["base"].encode())
+            for entry in journal:
+                changes = _EntryUnpickler(io.BytesIO(entry), shared).load()
+                cache._replay(changes)
+                shared.extend(changes["shared"])
+            if journal:
+                cache.spare_site = pickle.loads(changes["spare_site"])
+                if not isinstance(cache.spare_site, (SpareSite, type(None))):
+                    raise TypeError("not a build cache")
     except Exception:  # pickle raises anything on damaged data
-        return cache, (_corrupt(path),)
-    for name in _SAVED:
-        setattr(cache, name, saved[name])
+        return BuildCache(remember_pages=False), (_corrupt(path),)
+    cache.terms.record_changes()
+    cache._loaded = _Loaded(saved["base"], shared, len(data),
+                            sum(_ENTRY.size + len(e) for e in journal), dict(cache.seeds),
+                            cache.terms, dict(cache.analyses), cache.pages,
+                            cache.pages.snapshot(), torn)
     # Millions of objects, most of them kept to the end of the build: out of the cyclic
     # collector's way, which would otherwise look through all of them again and again
     # (11 s of a 46 s build at 100,000 articles). Freed by reference counting as before.
     gc.freeze()
     return cache, ()
+
+
+def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:
+    """The whole entries of the journal extending the full save `head` names, and whether
+    a torn one followed them. A journal of another full save is not read."""
+    try:
+        data = memoryview(path.read_bytes())
+    except OSError:
+        return [], False
+    if data[:len(head) + 1] != head + b"\n":
+        return [], False
+    entries, at = [], len(head) + 1
+    while at < len(data):
+        if at + _ENTRY.size > len(data):
+            return entries, True
+        size, digest = _ENTRY.unpack_from(data, at)
+        entry = data[at + _ENTRY.size:at + _ENTRY.size + size]
+        if len(entry) != size or _digest(entry) != digest:
+            return entries, True
+        entries.append(entry)
+        at += _ENTRY.size + size
+    return entries, False
+
+
+def _shared(readings: Iterable[ingest.SeedReading],
+            analyses: Iterable[analyze.StoryAnalysis]) -> list[object]:
+    """The objects journal entries may name (see _EntryPickler)."""
+    return [*(article for reading in readings for article, _ in reading.articles), *analyses]
+
+
+class _EntryPickler(pickle.Pickler):
+    """Pickles a journal entry, naming the objects the cache already holds by their place
+    in `shared` rather than copying them."""
+
+    def __init__(self, out: io.BytesIO, shared: Sequence[object]) -> None:
+        super().__init__(out, protocol=pickle.HIGHEST_PROTOCOL)
+        self._places = {id(thing): place for place, thing in enumerate(shared)}
+
+    def persistent_id(self, obj: Any) -> int | None:
+        return self._places.get(id(obj))
+
+
+class _EntryUnpickler(pickle.Unpickler):
+    def __init__(self, data: io.BytesIO, shared: Sequence[object]) -> None:
+        super().__init__(data)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> object:
+        return self._shared[pid]
+
+
+def _digest(data: bytes | memoryview) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _corrupt(path: Path) -> Problem:

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .model import Article, Page, StoryAnalysis, pickled_compactly
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _BY_IDENTITY = frozenset({StoryAnalysis, Article})
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Tokens:
@@ -65,6 +67,26 @@ class Tokens:
         self._serial = {k: v for k, v in self._serial.items() if k in self._used}
         self._held = {k: v for k, v in self._held.items() if k in self._used}
         self._used = set()
+
+    def snapshot(self) -> dict[int, int]:
+        """What `changes` compares with."""
+        return dict(self._serial)
+
+    def changes(self, before: dict[int, int]) -> tuple[list[tuple[object, int]], list[int], int]:
+        """(objects numbered since `before`, tokens forgotten since, next token)."""
+        held, serial = self._held, self._serial
+        return ([(held[k], token) for k, token in serial.items() if before.get(k) != token],
+                [token for k, token in before.items() if serial.get(k) != token], self._next)
+
+    def replay(self, changes: tuple[list[tuple[object, int]], list[int], int]) -> None:
+        numbered, forgotten, self._next = changes
+        if forgotten:
+            gone = set(forgotten)
+            self._serial = {k: v for k, v in self._serial.items() if v not in gone}
+            self._held = {k: v for k, v in self._held.items() if k in self._serial}
+        for thing, token in numbered:
+            self._serial[id(thing)] = token
+            self._held[id(thing)] = thing
 
     def __getstate__(self) -> dict[str, Any]:
         held = self._held
@@ -229,11 +251,49 @@ class RenderMemo:
         self._site = site
         self.tokens.keep_used()
 
+    def snapshot(self) -> MemoSnapshot:
+        """What `changes` compares with: the memo as a cache on disk holds it."""
+        return MemoSnapshot(dict(self._made), self.tokens.snapshot())
+
+    def changes(self, before: MemoSnapshot) -> dict[str, Any]:
+        """What `replay` needs to make a memo like `before` into this one: the entries
+        made since, the names no longer there, the tokens given and forgotten."""
+        made, gone = dict_changes(before.made, self._made)
+        return {"made": {name: _on_disk(m) for name, m in made.items()}, "gone": gone,
+                "tokens": self.tokens.changes(before.tokens),
+                "settings": (self._context, self._site)}
+
+    def replay(self, changes: dict[str, Any]) -> None:
+        self.tokens.replay(changes["tokens"])
+        for name in changes["gone"]:
+            del self._made[name]
+        self._made.update(changes["made"])
+        self._context, self._site = changes["settings"]
+
     def __getstate__(self) -> dict[str, Any]:
         """Kept on disk with digests for keys: the keys of list pages are long."""
-        made = {name: m if type(m.key) is bytes else replace(m, key=_digest(m.key))
-                for name, m in self._made.items()}
+        made = {name: _on_disk(m) for name, m in self._made.items()}
         return {**self.__dict__, "_made": made, "_pending": {}}
+
+
+@dataclass(frozen=True)
+class MemoSnapshot:
+    made: dict[str, _Made]
+    tokens: dict[int, int]
+
+
+def dict_changes(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[dict[K, V], list[K]]:
+    """(entries of `after` whose values are not among `before`'s, keys of `before` whose
+    values are not among `after`'s): deleting the second, then adding the first, makes
+    `before` into `after`. For caches whose kept values stay under their key: values
+    are compared by identity, which is instant, where keys may be slow to hash."""
+    old, new = {id(v) for v in before.values()}, {id(v) for v in after.values()}
+    return ({k: v for k, v in after.items() if id(v) not in old},
+            [k for k, v in before.items() if id(v) not in new])
+
+
+def _on_disk(made: _Made) -> _Made:
+    return made if type(made.key) is bytes else replace(made, key=_digest(made.key))
 
 
 def _digest(key: Any) -> bytes:

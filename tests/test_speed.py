@@ -160,6 +160,62 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     assert without_stamp(project) == alone
 
 
+def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
+                                                                         monkeypatch):
+    # a site this small changes by a good share of its cache with every article
+    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 10.0)
+    project = make_site()
+    built(project, 12)
+    cache = project.root / ".sitegen" / "cache"
+    whole = (cache / buildcache.FILE).read_bytes()
+    assert not (cache / buildcache.JOURNAL).exists()
+    rendered = []
+    monkeypatch.setattr(render, "_render", lambda *args, _render=render._render, **kw:
+                        rendered.append(args[2]) or _render(*args, **kw))
+    sizes = []
+    for number in (12, 13):
+        seed(project, number)
+        settle(project)
+        rendered.clear()
+        report = project.build()
+        # the page memo came through the journal: the pages of other stories are not
+        # rendered again
+        assert 0 < len(rendered) < report.write.written + report.write.unchanged - 10
+        assert (cache / buildcache.FILE).read_bytes() == whole
+        sizes.append((cache / buildcache.JOURNAL).stat().st_size)
+    assert 0 < sizes[0] < sizes[1]
+    loaded, problems = buildcache.load(cache / buildcache.FILE)
+    assert problems == ()
+    assert len(loaded.seeds) == 14 and len(loaded.terms.docs) == 14
+    assert {a.story.id for a in loaded.analyses.values()} == \
+        {s["id"] for s in project.stories()}
+    # A journal whose last entry was cut short: the entries before it still count, and
+    # the next build saves the cache whole
+    journal = (cache / buildcache.JOURNAL).read_bytes()
+    (cache / buildcache.JOURNAL).write_bytes(journal[:-5])
+    seed(project, 14)
+    settle(project)
+    assert project.build().problems == ()
+    assert (cache / buildcache.FILE).read_bytes() != whole
+    assert not (cache / buildcache.JOURNAL).exists()
+    clean = make_site(name="clean")
+    assert built(clean, 15) == without_stamp(project)
+
+
+def test_a_journal_past_its_share_of_the_cache_is_folded_into_a_full_save(make_site,
+                                                                            monkeypatch):
+    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 0.0)
+    project = make_site()
+    built(project, 6)
+    cache = project.root / ".sitegen" / "cache"
+    whole = (cache / buildcache.FILE).read_bytes()
+    seed(project, 6)
+    settle(project)
+    project.build()
+    assert (cache / buildcache.FILE).read_bytes() != whole
+    assert not (cache / buildcache.JOURNAL).exists()
+
+
 def test_map_chunked_keeps_order_and_reports_progress():
     seen = []
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
