@@ -40,8 +40,9 @@ from .model import Article, Progress, SpareSite, Story, no_progress
 FILE = "build.pickle"
 JOURNAL = "build.journal"
 JOURNAL_SHARE = 0.25
-"""A journal this large against the whole cache is folded into a full save: each entry
-is replayed by every load."""
+JOURNAL_ENTRIES = 100
+"""A journal this large against the whole cache, or this long, is folded into a full
+save: each entry is replayed by every load."""
 _MAGIC = b"sitegen build cache "
 _SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
           "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None)),
@@ -65,11 +66,14 @@ class _Loaded:
     """Bytes of the full save."""
     journal: int
     """Bytes of the journal extending it (0: none)."""
+    entries: int
     seeds: dict[str, ingest.SeedReading]
     terms: assign.TermIndex
     analyses: dict[tuple[object, ...], analyze.StoryAnalysis]
     pages: memo.RenderMemo
     memo: memo.MemoSnapshot
+    spare_paths: frozenset[str] | None
+    """The files of the spare site of the full save (see _spare_changes)."""
     torn: bool = False
     """The journal ended in a torn entry: the next save is a full one, which drops it."""
 
@@ -130,7 +134,7 @@ class BuildCache:
         journal = path.with_name(JOURNAL)
         try:
             entry = self._changes(loaded) if loaded is not None else None
-            if entry is not None and loaded is not None \
+            if entry is not None and loaded is not None and loaded.entries < JOURNAL_ENTRIES \
                     and loaded.journal + len(entry) <= JOURNAL_SHARE * loaded.size:
                 # a journal of another full save, left by a killed build, is replaced
                 with journal.open("ab" if loaded.journal else "wb") as out:
@@ -174,9 +178,7 @@ class BuildCache:
         entry = {"shared": _shared(seeds.values(), analyses.values()),
                  "seeds": (seeds, seeds_gone), "analyses": (analyses, analyses_gone),
                  "terms": terms, "pages": self.pages.changes(loaded.memo),
-                 # 220,000 paths at 100,000 articles, of use in the last entry only: kept
-                 # as a pickle of its own, which loading the earlier entries skips
-                 "spare_site": pickle.dumps(self.spare_site, protocol=pickle.HIGHEST_PROTOCOL)}
+                 "spare_site": _spare_changes(loaded.spare_paths, self.spare_site)}
         out = io.BytesIO()
         with _no_gc():
             _EntryPickler(out, loaded.shared).dump(entry)
@@ -216,22 +218,22 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
                 if name not in ("base", "shared"):
                     setattr(cache, name, saved[name])
             shared: list[object] = saved["shared"]
+            spare_paths = cache.spare_site and cache.spare_site.paths
             journal, torn = _journal(path.with_name(JOURNAL), version + saved["base"].encode())
             for entry in journal:
                 changes = _EntryUnpickler(io.BytesIO(entry), shared).load()
                 cache._replay(changes)
                 shared.extend(changes["shared"])
             if journal:
-                cache.spare_site = pickle.loads(changes["spare_site"])
-                if not isinstance(cache.spare_site, (SpareSite, type(None))):
-                    raise TypeError("not a build cache")
+                cache.spare_site = _spare_site(spare_paths, changes["spare_site"])
     except Exception:  # pickle raises anything on damaged data
         return BuildCache(remember_pages=False), (_corrupt(path),)
     cache.terms.record_changes()
     cache._loaded = _Loaded(saved["base"], shared, len(data),
-                            sum(_ENTRY.size + len(e) for e in journal), dict(cache.seeds),
+                            sum(_ENTRY.size + len(e) for e in journal), len(journal),
+                            dict(cache.seeds),
                             cache.terms, dict(cache.analyses), cache.pages,
-                            cache.pages.snapshot(), torn)
+                            cache.pages.snapshot(), spare_paths, torn)
     # Millions of objects, most of them kept to the end of the build: out of the cyclic
     # collector's way, which would otherwise look through all of them again and again
     # (11 s of a 46 s build at 100,000 articles). Freed by reference counting as before.
@@ -259,6 +261,24 @@ def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:
         entries.append(entry)
         at += _ENTRY.size + size
     return entries, False
+
+
+def _spare_changes(base: frozenset[str] | None, spare: SpareSite | None) -> object:
+    """The spare site, its 220,000 paths (at 100,000 articles) as the few the paths of
+    the full save's spare site gained and lost. Against the full save rather than the
+    last entry: a load makes the last entry's spare site only."""
+    if base is None or spare is None:
+        return spare
+    return (spare.live, spare.spare, spare.paths - base, base - spare.paths, spare.differs)
+
+
+def _spare_site(base: frozenset[str] | None, change: object) -> SpareSite | None:
+    if isinstance(change, tuple) and base is not None:
+        live, aside, gained, lost, differs = change
+        return SpareSite(live, aside, (base - lost) | gained, differs)
+    if isinstance(change, (SpareSite, type(None))):
+        return change
+    raise TypeError("not a spare site")
 
 
 def _shared(readings: Iterable[ingest.SeedReading],

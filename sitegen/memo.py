@@ -68,22 +68,23 @@ class Tokens:
         self._held = {k: v for k, v in self._held.items() if k in self._used}
         self._used = set()
 
-    def snapshot(self) -> dict[int, int]:
+    def snapshot(self) -> TokensSnapshot:
         """What `changes` compares with."""
-        return dict(self._serial)
+        return TokensSnapshot(dict(self._serial), dict(self._held))
 
-    def changes(self, before: dict[int, int]) -> tuple[list[tuple[object, int]], list[int], int]:
-        """(objects numbered since `before`, tokens forgotten since, next token)."""
+    def changes(self, before: TokensSnapshot
+                ) -> tuple[list[object], list[tuple[object, int]], int]:
+        """(objects forgotten since `before`, objects numbered since, next token)."""
         held, serial = self._held, self._serial
-        return ([(held[k], token) for k, token in serial.items() if before.get(k) != token],
-                [token for k, token in before.items() if serial.get(k) != token], self._next)
+        return ([before.held[k] for k, token in before.serial.items() if serial.get(k) != token],
+                [(held[k], token) for k, token in serial.items()
+                 if before.serial.get(k) != token], self._next)
 
-    def replay(self, changes: tuple[list[tuple[object, int]], list[int], int]) -> None:
-        numbered, forgotten, self._next = changes
-        if forgotten:
-            gone = set(forgotten)
-            self._serial = {k: v for k, v in self._serial.items() if v not in gone}
-            self._held = {k: v for k, v in self._held.items() if k in self._serial}
+    def replay(self, changes: tuple[list[object], list[tuple[object, int]], int]) -> None:
+        forgotten, numbered, self._next = changes
+        for thing in forgotten:
+            self._serial.pop(id(thing), None)
+            self._held.pop(id(thing), None)
         for thing, token in numbered:
             self._serial[id(thing)] = token
             self._held[id(thing)] = thing
@@ -277,9 +278,15 @@ class RenderMemo:
 
 
 @dataclass(frozen=True)
+class TokensSnapshot:
+    serial: dict[int, int]
+    held: dict[int, object]
+
+
+@dataclass(frozen=True)
 class MemoSnapshot:
     made: dict[str, _Made]
-    tokens: dict[int, int]
+    tokens: TokensSnapshot
 
 
 def dict_changes(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[dict[K, V], list[K]]:

@@ -202,14 +202,22 @@ def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
     assert built(clean, 15) == without_stamp(project)
 
 
-def test_a_journal_past_its_share_of_the_cache_is_folded_into_a_full_save(make_site,
-                                                                            monkeypatch):
-    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 0.0)
+@pytest.mark.parametrize("limit", ["share", "entries"])
+def test_a_journal_past_its_share_or_length_is_folded_into_a_full_save(make_site,
+                                                                       monkeypatch, limit):
+    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 0.0 if limit == "share" else 10.0)
+    monkeypatch.setattr(buildcache, "JOURNAL_ENTRIES", 1)
     project = make_site()
     built(project, 6)
     cache = project.root / ".sitegen" / "cache"
     whole = (cache / buildcache.FILE).read_bytes()
-    seed(project, 6)
+    if limit == "entries":  # one entry is still appended
+        seed(project, 6)
+        settle(project)
+        project.build()
+        assert (cache / buildcache.FILE).read_bytes() == whole
+        assert (cache / buildcache.JOURNAL).exists()
+    seed(project, 7)
     settle(project)
     project.build()
     assert (cache / buildcache.FILE).read_bytes() != whole
