@@ -194,6 +194,13 @@ class RenderMemo:
         """Stand-ins for many stories or articles at once, as key_of makes them one by one."""
         return self.tokens.of(objects)
 
+    def identity_keys(self, template: str, *columns: Sequence[object]) -> list[bytes]:
+        """The keys of pages made by `template` from stories or articles alone, the n-th
+        page's from the n-th of each column: short bytes, compared as they are (no
+        digest), worked out for 100,000 pages at once."""
+        form = template.encode() + b"".join([b" %d"] * len(columns))
+        return [form % row for row in zip(*map(self.tokens.of, columns), strict=True)]
+
     def key(self, context: Any) -> Any:
         return key_of(context, self.tokens)
 
@@ -201,8 +208,11 @@ class RenderMemo:
         """What the last build made for `name` from a context of this key (noted as made
         by this build too), else None."""
         made = self._made.get(name)
-        if made is None or (made.key != key if type(made.key) is not bytes
-                            else made.key != _digest(key)):
+        if made is None:
+            return None
+        if type(made.key) is bytes and type(key) is not bytes:
+            key = _digest(key)  # kept on disk as a digest
+        if made.key != key:
             return None
         self._pending[name] = made
         return made

@@ -159,6 +159,7 @@ class _PageSpec:
     lastmod: str | None
     feeds: Sequence[dict[str, str]]
     key: Any
+    """Its memo key (RenderMemo.key, or identity_keys)."""
     context: dict[str, Any]
 
 
@@ -195,7 +196,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
         """Pages of one kind, in order: the ones whose context changed rendered on every
         core, the others taken from the memo."""
-        keys = [memo.key((spec.template, spec.key)) for spec in specs]
+        keys = [spec.key for spec in specs]
         known = [memo.known(spec.path, key) for spec, key in zip(specs, keys, strict=True)]
         todo = [number for number, made in enumerate(known) if made is None]
 
@@ -224,17 +225,21 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
     yield from many([_PageSpec("archive.html", period.path + "index.html", None, (),
-                               _archive_key(period, memo), {"period": period})
+                               memo.key(("archive.html", _archive_key(period, memo))),
+                               {"period": period})
                      for period in browse.archive(site.stories)])
     yield from many([
         _PageSpec("story.html", story_path(story) + "index.html", story.last_seen,
                   [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
-                  (story,), {"story": story})
-        for story in site.stories])
+                  key, {"story": story})
+        for story, key in zip(site.stories, memo.identity_keys("story.html", site.stories),
+                              strict=True)])
+    covered = [(story, article) for story in site.stories for article in story.articles]
     yield from many([
         _PageSpec("article.html", article_path(article) + "index.html", article.published,
-                  (), (story, article), {"story": story, "article": article})
-        for story in site.stories for article in story.articles])
+                  (), key, {"story": story, "article": article})
+        for (story, article), key in zip(covered, memo.identity_keys(
+            "article.html", [s for s, _ in covered], [a for _, a in covered]), strict=True)])
     if info.search:
         yield page("search.html", "search/index.html")
     name_keys = [_name_key(entry, memo) for entry in names]
@@ -244,7 +249,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     yield page("names.html", "names/index.html", key=_joined(name_keys), names=names,
                names_by_kind=by_kind)
     yield from many([_PageSpec("name.html", name_path(entry.slug) + "index.html", None, (),
-                               key, {"entry": entry})
+                               memo.key(("name.html", key)), {"entry": entry})
                      for entry, key in zip(names, name_keys, strict=True)])
     outlet_keys = [_outlet_key(outlet, memo) for outlet in outlets]
     yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
