@@ -72,8 +72,7 @@ class _Loaded:
     analyses: dict[tuple[object, ...], analyze.StoryAnalysis]
     pages: memo.RenderMemo
     memo: memo.MemoSnapshot
-    spare_paths: frozenset[str] | None
-    """The files of the spare site of the full save (see _spare_changes)."""
+    spare_site: SpareSite | None
     torn: bool = False
     """The journal ended in a torn entry: the next save is a full one, which drops it."""
 
@@ -178,7 +177,7 @@ class BuildCache:
         entry = {"shared": _shared(seeds.values(), analyses.values()),
                  "seeds": (seeds, seeds_gone), "analyses": (analyses, analyses_gone),
                  "terms": terms, "pages": self.pages.changes(loaded.memo),
-                 "spare_site": _spare_changes(loaded.spare_paths, self.spare_site)}
+                 "spare_site": _spare_changes(loaded.spare_site, self.spare_site)}
         out = io.BytesIO()
         with _no_gc():
             _EntryPickler(out, loaded.shared).dump(entry)
@@ -218,14 +217,14 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
                 if name not in ("base", "shared"):
                     setattr(cache, name, saved[name])
             shared: list[object] = saved["shared"]
-            spare_paths = cache.spare_site and cache.spare_site.paths
             journal, torn = _journal(path.with_name(JOURNAL), version + saved["base"].encode())
+            spare_changes = []
             for entry in journal:
                 changes = _EntryUnpickler(io.BytesIO(entry), shared).load()
                 cache._replay(changes)
                 shared.extend(changes["shared"])
-            if journal:
-                cache.spare_site = _spare_site(spare_paths, changes["spare_site"])
+                spare_changes.append(changes["spare_site"])
+            cache.spare_site = _spare_site(cache.spare_site, spare_changes)
     except Exception:  # pickle raises anything on damaged data
         return BuildCache(remember_pages=False), (_corrupt(path),)
     cache.terms.record_changes()
@@ -233,7 +232,7 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
                             sum(_ENTRY.size + len(e) for e in journal), len(journal),
                             dict(cache.seeds),
                             cache.terms, dict(cache.analyses), cache.pages,
-                            cache.pages.snapshot(), spare_paths, torn)
+                            cache.pages.snapshot(), cache.spare_site, torn)
     # Millions of objects, most of them kept to the end of the build: out of the cyclic
     # collector's way, which would otherwise look through all of them again and again
     # (11 s of a 46 s build at 100,000 articles). Freed by reference counting as before.
@@ -263,22 +262,31 @@ def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:
     return entries, False
 
 
-def _spare_changes(base: frozenset[str] | None, spare: SpareSite | None) -> object:
-    """The spare site, its 220,000 paths (at 100,000 articles) as the few the paths of
-    the full save's spare site gained and lost. Against the full save rather than the
-    last entry: a load makes the last entry's spare site only."""
-    if base is None or spare is None:
+def _spare_changes(before: SpareSite | None, spare: SpareSite | None) -> object:
+    """The spare site, its 220,000 paths (at 100,000 articles) as the few it gained and
+    lost since the cache was loaded."""
+    if before is None or spare is None:
         return spare
-    return (spare.live, spare.spare, spare.paths - base, base - spare.paths, spare.differs)
+    return (spare.live, spare.spare, spare.paths - before.paths, before.paths - spare.paths,
+            spare.differs)
 
 
-def _spare_site(base: frozenset[str] | None, change: object) -> SpareSite | None:
-    if isinstance(change, tuple) and base is not None:
-        live, aside, gained, lost, differs = change
-        return SpareSite(live, aside, (base - lost) | gained, differs)
-    if isinstance(change, (SpareSite, type(None))):
-        return change
-    raise TypeError("not a spare site")
+def _spare_site(spare: SpareSite | None, changes: Iterable[object]) -> SpareSite | None:
+    """The spare site after the journal's changes to it (see _spare_changes): its paths
+    patched in one set, not copied for each entry."""
+    paths: set[str] | None = None
+    for change in changes:
+        if isinstance(change, tuple) and spare is not None:
+            live, aside, gained, lost, differs = change
+            paths = set(spare.paths) if paths is None else paths
+            paths -= lost
+            paths |= gained
+            spare = SpareSite(live, aside, spare.paths, differs)
+        elif isinstance(change, (SpareSite, type(None))):
+            spare, paths = change, None
+        else:
+            raise TypeError("not a spare site")
+    return spare if spare is None or paths is None else replace(spare, paths=frozenset(paths))
 
 
 def _shared(readings: Iterable[ingest.SeedReading],
