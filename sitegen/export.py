@@ -63,6 +63,12 @@ def _export_story(s: StoryAnalysis) -> dict[str, Any]:
 
 
 _EXPORT_HEAD = b'{\n "generated": '
+_STORIES = b',\n "stories": [\n  '
+_BETWEEN = b",\n  "
+_NEXT_STORY = _BETWEEN + b"{"
+"""Where one story ends and the next begins: JSON escapes line breaks within strings, and
+only a story's own braces stand two spaces in."""
+_ID_AT = len(b'{\n   "id": ')
 
 
 def export_json(site: Site, generated: str, previous: bytes | None,
@@ -71,15 +77,38 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     so a rebuild with no change rewrites no file.
 
     Written as json.dumps(..., indent=1) would write it, one story at a time, so that with
-    `memo` an unchanged story is not serialized again."""
+    `memo` an unchanged story is not serialized again: its text is taken from `previous`,
+    the export the last build wrote (the memo trusts it: see RenderMemo.start)."""
     memo = memo or RenderMemo(keep_pages=False)
-    parts = [memo.value(f"{s.story.id}\x00json", s, lambda s=s: json.dumps(
-        _export_story(s), ensure_ascii=False, indent=1).replace("\n", "\n  "))[0]
-        for s in site.stories]
-    body = (',\n "stories": [\n  ' + ",\n  ".join(parts) + "\n ]\n}\n" if parts
-            else ',\n "stories": []\n}\n').encode("utf-8")
+    names = [f"{s.story.id}\x00json" for s in site.stories]
+    keys = memo.identity_keys("json", site.stories)
+    known = [memo.known(name, key) is not None for name, key in zip(names, keys, strict=True)]
+    kept = _story_texts(previous) if previous and any(known) else {}
+    parts = []
+    for story, name, key, unchanged in zip(site.stories, names, keys, known, strict=True):
+        part = kept.get(_json(story.story.id)) if unchanged else None
+        if part is None:
+            part = _json(_export_story(story), indent=1).replace(b"\n", b"\n  ")
+            memo.note(name, key)
+        parts.append(part)
+    body = (_STORIES + _BETWEEN.join(parts) + b"\n ]\n}\n" if parts
+            else b',\n "stories": []\n}\n')
     if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
         with contextlib.suppress(ValueError):
-            kept = json.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
-            generated = kept if isinstance(kept, str) else generated
-    return _EXPORT_HEAD + json.dumps(generated, ensure_ascii=False).encode("utf-8") + body
+            stamp = json.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
+            generated = stamp if isinstance(stamp, str) else generated
+    return _EXPORT_HEAD + _json(generated) + body
+
+
+def _story_texts(export: bytes) -> dict[bytes, bytes]:
+    """Each story's text in an export export_json wrote, by its id as JSON."""
+    start, end = export.find(_STORIES), export.rfind(b"\n ]\n}\n")
+    if start < 0 or end < start:
+        return {}
+    texts = export[start + len(_STORIES):end].split(_NEXT_STORY)
+    texts[1:] = [b"{" + text for text in texts[1:]]
+    return {text[_ID_AT:text.find(b",\n", _ID_AT)]: text for text in texts}
+
+
+def _json(value: Any, indent: int | None = None) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=indent).encode("utf-8")

@@ -217,16 +217,10 @@ class RenderMemo:
         self._pending[name] = made
         return made
 
-    def value(self, name: str, context: Any, make: Callable[[], Any]) -> tuple[Any, bool]:
-        """(what `make` gives, whether it is the last build's) for the thing called `name`
-        made from `context` (see key_of)."""
-        key = self.key(context)
-        made = self.known(name, key)
-        if made is not None:
-            return made.value, True
-        value = make()
-        self._pending[name] = _Made(key, value)
-        return value, False
+    def note(self, name: str, key: Any) -> None:
+        """Note the thing called `name` as made from a context of this key, where the
+        caller keeps what was made (see `known`)."""
+        self._pending[name] = _Made(key, None)
 
     def page(self, path: str, context: Any, make: Callable[[], bytes]) -> Page:
         """The page at `path`, as last built when its context is unchanged."""

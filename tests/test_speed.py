@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import buildcache, cluster, load_config, parallel, render, search
+from sitegen import buildcache, cluster, export, load_config, parallel, render, search
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -222,6 +222,27 @@ def test_a_journal_past_its_share_or_length_is_folded_into_a_full_save(make_site
     project.build()
     assert (cache / buildcache.FILE).read_bytes() != whole
     assert not (cache / buildcache.JOURNAL).exists()
+
+
+def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
+                                                                        monkeypatch):
+    project = make_site()
+    built(project, 8)
+    serialized = []
+    monkeypatch.setattr(export, "_export_story", lambda story, _export=export._export_story:
+                        serialized.append(story.story.id) or _export(story))
+    project.write("seeds/late.txt", "title: Zoo opens a new aviary\ndate: 2025-06-01\n\n"
+                  "The city zoo opened an aviary for parrots and owls on Sunday.")
+    settle(project)
+    project.build()
+    stories = project.stories()
+    late = [s["id"] for s in stories if any(a["seed"] == "late.txt" for a in s["articles"])]
+    assert len(stories) > 2 and serialized == late  # the other stories are as they were
+    taken = without_stamp(project)
+    shutil.rmtree(project.root / ".sitegen" / "cache")  # every story serialized anew
+    project.build()
+    assert len(serialized) == len(stories) + len(late)
+    assert without_stamp(project) == taken
 
 
 def test_map_chunked_keeps_order_and_reports_progress():
