@@ -63,6 +63,11 @@ class Article:
     def day(self) -> str | None:
         return self.published[:10] if self.published else None
 
+    def __hash__(self) -> int:
+        """By id alone (equal articles have equal ids): the build cache's analyses are
+        keyed by their stories and articles, and the generated hash reads every field."""
+        return hash(self.id)
+
 
 @pickled_compactly
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,10 @@ class Story:
     """Heaviest terms its articles share: why they were grouped."""
     slug: str | None = None
     """The URL slug it was first published under; None for a story new in this build."""
+
+    def __hash__(self) -> int:
+        """By id alone, as an Article's."""
+        return hash(self.id)
 
 
 @dataclass(frozen=True, slots=True)
