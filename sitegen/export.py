@@ -83,7 +83,7 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     names = [f"{s.story.id}\x00json" for s in site.stories]
     keys = memo.identity_keys("json", site.stories)
     known = [memo.known(name, key) is not None for name, key in zip(names, keys, strict=True)]
-    kept = _story_texts(previous) if previous and any(known) else {}
+    kept = story_texts(previous) if previous and any(known) else {}
     parts = []
     for story, name, key, unchanged in zip(site.stories, names, keys, known, strict=True):
         part = kept.get(_json(story.story.id)) if unchanged else None
@@ -100,8 +100,10 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     return _EXPORT_HEAD + _json(generated) + body
 
 
-def _story_texts(export: bytes) -> dict[bytes, bytes]:
-    """Each story's text in an export export_json wrote, by its id as JSON."""
+def story_texts(export: bytes) -> dict[bytes, bytes]:
+    """Each story's text in an export export_json wrote, by its id as JSON: what the next
+    build keeps of an unchanged story, and what the search indexer tells changed shards
+    by, without parsing 160 MB of JSON (at 100,000 articles)."""
     start, end = export.find(_STORIES), export.rfind(b"\n ]\n}\n")
     if start < 0 or end < start:
         return {}

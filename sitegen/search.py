@@ -13,10 +13,11 @@ background, on another core, while the build renders and writes the pages; the s
 it made come back as Pages, the ones the site has already as its files, unchanged.
 
 The index is cut into shards (each story in the one its id hashes to), each a Pagefind
-bundle in `pagefind/<digest>/`, named by a digest of its records; `pagefind/shards.json`
-lists them, and the search page merges them (Pagefind's mergeIndex, which loads the
-search program once). A build indexes again only the shards whose records changed, and
-takes the others from the site as they are. Their number grows with the square root of
+bundle in `pagefind/<digest>/`, named by a digest of its stories as exported (and of
+this module, which makes their records); `pagefind/shards.json` lists them, and the
+search page merges them (Pagefind's mergeIndex, which loads the search program once). A
+build parses and indexes again only the shards whose stories changed, and takes the
+others from the site as they are. Their number grows with the square root of
 the stories (see shard_count): a new article costs a shard's indexing, a search a request
 or three per shard, and both stay small. At 10,000 articles (2,400 stories) a new article
 indexes 600 stories again rather than all; at 100,000 (53,000), 3,300 (30 s for all).
@@ -47,6 +48,7 @@ from pagefind.service import get_executable
 
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
+from .export import story_texts
 from .files import relative_files
 from .model import Page
 
@@ -175,7 +177,7 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
     the records and the bundle's files."""
     work = Path(folder) / "work"
     try:
-        stories = json.loads((Path(folder) / EXPORT).read_bytes())["stories"]
+        stories = story_texts((Path(folder) / EXPORT).read_bytes())
         if not stories:
             return NOTHING_TO_INDEX
         program = get_executable()
@@ -184,10 +186,12 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
         shards = _shards(stories, shard_count(len(stories), float(shard_scale)), language)
         made: list[tuple[str, bytes]] = []
         kept = []
-        for shard, records in shards:
+        for shard, texts in shards:
             if (Path(site) / BUNDLE / shard / _ENTRY).is_file():
                 kept.append(shard)
                 continue
+            records = sorted((story["url"], story_record(story))
+                             for story in map(json.loads, texts))
             for url, record in records:
                 path = work / "records" / shard / url / "index.html"
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -253,23 +257,28 @@ def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:
     return count
 
 
-def _shards(stories: list[dict[str, Any]], count: int, language: str
-            ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(folder name, [(story URL, record)] sorted) of each of `count` shards that has
-    stories. The name is a digest of all that makes the shard's bundle (its records, the
-    language, Pagefind's version), so a bundle in the site under that name is this one."""
-    made_by = f"{_pagefind_version()}\0{language}\0".encode()
-    members: list[list[tuple[str, str]]] = [[] for _ in range(count)]
-    for story in stories:
-        number = int.from_bytes(hashlib.blake2b(story["id"].encode(), digest_size=8).digest())
-        members[number % count].append((story["url"], story_record(story)))
+def _shards(stories: dict[bytes, bytes], count: int, language: str
+            ) -> list[tuple[str, list[bytes]]]:
+    """(folder name, [story text]) of each of `count` shards that has stories (`stories`:
+    export.story_texts). The name is a digest of all that makes the shard's bundle (its
+    stories as exported, the code that makes their records, the language, Pagefind's
+    version), so a bundle in the site under that name is this one. Only the stories of a
+    shard the site does not have are parsed."""
+    made_by = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest() + \
+        f"{_pagefind_version()}\0{language}\0".encode()
+    members: list[list[tuple[bytes, bytes]]] = [[] for _ in range(count)]
+    for story_id, text in stories.items():
+        number = int.from_bytes(hashlib.blake2b(json.loads(story_id).encode(),
+                                                digest_size=8).digest())
+        members[number % count].append((story_id, text))
     shards = []
-    for records in filter(None, members):
-        records.sort()
+    for texts in filter(None, members):
+        texts.sort()
         digest = hashlib.blake2b(made_by, digest_size=10)
-        for url, record in records:
-            digest.update(f"{url}\0{record}\0".encode())
-        shards.append((digest.hexdigest(), records))
+        for _, text in texts:
+            digest.update(b"%d\0" % len(text))
+            digest.update(text)
+        shards.append((digest.hexdigest(), [text for _, text in texts]))
     return shards
 
 
