@@ -8,7 +8,9 @@ instant. Each such object is known by a token, a number that is never given to a
 object, not even by a later build: the memo can be kept on disk with the objects it
 names (`sitegen build`), and a token seen again means the very same story or article.
 Everything else is compared by value. The theme (every template file) and the site
-settings are part of every key.
+settings are part of every key. A page made from stories and articles alone (a story's
+or an article's) is keyed by their tokens as short bytes (identity_keys), worked out for
+all such pages at once; the others by a digest of their key.
 
 The memo changes only when a build has written its site (`commit`): a failed build must
 not leave it describing pages that were never written.
@@ -161,7 +163,8 @@ def theme_signature(template_dirs: Sequence[Path]) -> tuple[tuple[str, int, int]
 @dataclass(frozen=True, slots=True)
 class _Made:
     key: Any
-    """The context's key (key_of); kept on disk as a digest of it (see _digest)."""
+    """The context's key (key_of, kept on disk as a digest of it: see _digest), or the
+    bytes of identity_keys (kept as they are)."""
     value: Any
     """What was made (None for pages whose bytes are not kept: they are in the site)."""
     paths: tuple[str, ...] = ()
