@@ -19,6 +19,7 @@ holds a good share of the cache's size, the next build saves the whole cache ane
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
@@ -142,11 +143,14 @@ class BuildCache:
                     out.write(_ENTRY.pack(len(entry), _digest(entry)) + entry)
                 return ()
             self._save_whole(path)
-            journal.unlink(missing_ok=True)  # it extends the cache just replaced
         except OSError as exc:
             return (Problem(f".sitegen/cache/{path.name}", None,
                             f"build cache not saved ({exc.strerror or exc}); the next "
                             "build reads every seed again"),)
+        # The journal extends the cache just replaced: no load reads it any more (its head
+        # names that one), so failing to remove it costs only its space
+        with contextlib.suppress(OSError):
+            journal.unlink(missing_ok=True)
         return ()
 
     def _save_whole(self, path: Path) -> None:
