@@ -46,8 +46,9 @@ JOURNAL_ENTRIES = 100
 save: each entry is replayed by every load."""
 _MAGIC = b"sitegen build cache "
 _SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
-          "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None)),
-          "base": str, "shared": list}
+          "pages": memo.RenderMemo, "spare_site": (SpareSite, type(None))}
+"""The parts of a BuildCache a full save holds, besides its name ("base") and the list
+of objects journal entries name ("shared")."""
 _ENTRY = struct.Struct("<Q16s")
 """A journal entry's head: the length of its pickle and a digest of it (a torn last
 entry, from a build killed while appending it, is told from a whole one)."""
@@ -154,8 +155,7 @@ class BuildCache:
         return ()
 
     def _save_whole(self, path: Path) -> None:
-        saved: dict[str, Any] = {name: getattr(self, name) for name in _SAVED
-                                 if name not in ("base", "shared")}
+        saved: dict[str, Any] = {name: getattr(self, name) for name in _SAVED}
         saved["base"] = secrets.token_hex(16)
         saved["shared"] = _shared(self.seeds.values(), self.analyses.values())
         temporary = path.with_name(f".{path.name}.tmp")
@@ -215,11 +215,12 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
         with _no_gc():
             saved = pickle.loads(memoryview(data)[len(version):])
             if not (isinstance(saved, dict)
+                    and isinstance(saved.get("base"), str)
+                    and isinstance(saved.get("shared"), list)
                     and all(isinstance(saved.get(name), kind) for name, kind in _SAVED.items())):
                 raise TypeError("not a build cache")
             for name in _SAVED:
-                if name not in ("base", "shared"):
-                    setattr(cache, name, saved[name])
+                setattr(cache, name, saved[name])
             shared: list[object] = saved["shared"]
             journal, torn = _journal(path.with_name(JOURNAL), version + saved["base"].encode())
             spare_changes = []
