@@ -261,13 +261,14 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
                 cache.terms = assign.TermIndex.from_counts(
                     clustering.articles, counts, clustering.vectors.vocabulary)
             identities = identity.assign_ids(groups, previous)
+            centrals = cluster.central_rows(clustering.vectors, clustering.groups)
+            group_terms = cluster.shared_terms(clustering.vectors, clustering.groups)
             stories = tuple(
                 Story(id=story_id, article_ids=group,
-                      central_id=clustering.articles[cluster.central_row(clustering, rows)].id,
-                      terms=cluster.shared_terms(clustering, rows),
+                      central_id=clustering.articles[central].id, terms=shared,
                       slug=identities.slugs.get(story_id))
-                for story_id, group, rows in zip(identities.ids, groups, clustering.groups,
-                                                 strict=True))
+                for story_id, group, central, shared in zip(
+                    identities.ids, groups, centrals, group_terms, strict=True))
         else:
             clustering = None
             cache.terms.sync(by_id)
