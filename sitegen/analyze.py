@@ -65,6 +65,8 @@ def analyze_stories(work: Sequence[tuple[Story, tuple[Article, ...], str | None]
         return found
 
     own = {a.id: a for _, members, _ in work for a in members}
+    if work:  # read the gazetteer once here, not once in each forked worker
+        entities.known_places()
     return [replace(analysis, articles=tuple(own[i] for i in ids))
             for analysis, ids in parallel.map_chunked(analyze_chunk, range(len(work)), done)]
 

@@ -39,6 +39,7 @@ _ORG_WORDS = {"ministry", "party", "council", "committee", "court", "bank", "uni
               "house", "church", "army", "police", "forces", "foundation", "fund", "school",
               "hospital", "airlines", "club", "fc", "network", "tv", "radio"}
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|near|to|into|across|outside)\s+$")
+_LONGEST_BEFORE = len("outside")
 _NOT_PLACES = {"EU", "UN"}
 _EXTRA_PLACES = {"US", "UK", "UAE", "Britain", "Great Britain", "England", "Scotland", "Wales",
                  "Europe", "Africa", "Asia", "Middle East", "Gaza", "West Bank", "Crimea",
@@ -138,7 +139,9 @@ def _kind(phrase: str, person: bool, before: str) -> str:
     words = phrase.lower().split()
     if any(w.strip(".") in _ORG_WORDS for w in words) or (phrase.isupper() and len(phrase) > 1):
         return "organisation"
-    if _PLACE_BEFORE.search(before) and phrase not in _NOT_PLACES:
+    # the word must end where the spaces before the name start: no need to scan the rest
+    if _PLACE_BEFORE.search(before, max(0, len(before.rstrip()) - _LONGEST_BEFORE)) \
+            and phrase not in _NOT_PLACES:
         return "place"
     return "name"
 

@@ -76,10 +76,12 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
         yield from map(function, chunks)
         return
     _inherited.append(function)
+    import threadpoolctl  # noqa: F401  (here, once, for every worker forked: see below)
     try:
         context = multiprocessing.get_context("fork")
         for first in range(0, len(chunks), POOL_CHUNKS):
-            with ProcessPoolExecutor(count, mp_context=context) as pool:
+            with ProcessPoolExecutor(count, mp_context=context,
+                                     initializer=_one_blas_thread) as pool:
                 # A few chunks ahead of the consumer, not all: results it has not taken
                 # yet (pages the writer has not written) would pile up in memory
                 waiting = iter(chunks[first:first + POOL_CHUNKS])
@@ -99,3 +101,11 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
 
 def _run_inherited(chunk: Sequence[Any]) -> Any:
     return _inherited[0](chunk)
+
+
+def _one_blas_thread() -> None:
+    """Each worker's matrix products on one thread: the workers already fill the cores,
+    and OpenBLAS threads of two workers spinning for a core made the analysis of 10,000
+    articles take 4.7 s instead of 2.7 s."""
+    import threadpoolctl  # imported before the fork
+    threadpoolctl.threadpool_limits(1, user_api="blas")
