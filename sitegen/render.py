@@ -164,6 +164,8 @@ class _PageSpec:
 
 
 PAGES_PER_CHUNK = 50
+OUTLETS_IN_PARALLEL = 8
+"""Outlet pages from which they are rendered on every core: each is large."""
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
@@ -193,9 +195,11 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         return memo.page(path, (template, key) if key else (template, links, context),
                          lambda: content(template, path, feeds, **context))
 
-    def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
+    def many(specs: Sequence[_PageSpec], chunk: int = PAGES_PER_CHUNK,
+             serial_below: int | None = None) -> Iterator[Page]:
         """Pages of one kind, in order: the ones whose context changed rendered on every
-        core, the others taken from the memo."""
+        core (`chunk` at a time, unless fewer than `serial_below`: see imap_chunked),
+        the others taken from the memo."""
         keys = [spec.key for spec in specs]
         known = [memo.known(spec.path, key) for spec, key in zip(specs, keys, strict=True)]
         todo = [number for number, made in enumerate(known) if made is None]
@@ -207,7 +211,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
         rendered = itertools.chain.from_iterable(
-            parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
+            parallel.imap_chunked(render_chunk, todo, chunk=chunk, serial_below=serial_below))
         for spec, key, made in zip(specs, keys, known, strict=True):
             listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
             yield (Page(spec.path, made.value, unchanged=True) if made is not None
@@ -216,11 +220,13 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     # First, so that the search index can be made from it while the pages are written
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
-    for listing in browse.paginate("", info.title, site.stories, info.per_page):
-        key = Keyed((listing.path, listing.title, memo.identities(listing.stories),
-                     listing.number, listing.pages, listing.crumbs))
-        yield page("index.html", listing.path + "index.html", newest, key=key,
-                   listing=listing, stories=listing.stories)
+    yield from many([
+        _PageSpec("index.html", listing.path + "index.html", newest, (),
+                  memo.key(("index.html", Keyed((
+                      listing.path, listing.title, memo.identities(listing.stories),
+                      listing.number, listing.pages, listing.crumbs)))),
+                  {"listing": listing, "stories": listing.stories})
+        for listing in browse.paginate("", info.title, site.stories, info.per_page)])
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
@@ -254,9 +260,13 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     outlet_keys = [_outlet_key(outlet, memo) for outlet in outlets]
     yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
                outlets=outlets)
-    for outlet, key in zip(outlets, outlet_keys, strict=True):
-        yield page("outlet.html", outlet.path + "index.html", outlet.articles[0][0].published,
-                   [_feed_link(info, outlet.name, outlet.path)], key=key, outlet=outlet)
+    yield from many([_PageSpec("outlet.html", outlet.path + "index.html",
+                               outlet.articles[0][0].published,
+                               [_feed_link(info, outlet.name, outlet.path)],
+                               memo.key(("outlet.html", key)), {"outlet": outlet})
+                     for outlet, key in zip(outlets, outlet_keys, strict=True)],
+                    # each lists all its outlet's articles (1.6 MB at 100,000 articles)
+                    chunk=1, serial_below=OUTLETS_IN_PARALLEL)
     for old_path, new_path in sorted(site.redirects.items()):
         path = old_path + "index.html"
         yield memo.page(path, ("redirect.html", new_path),

@@ -154,9 +154,9 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     # without the first build's readings and analyses, every stage works again
     (project.root / ".sitegen" / "cache" / buildcache.FILE).unlink()
     build_site(load_config(None, project_dir=project.root), recluster=True)
-    # seeds read, neighbours found, stories analysed; archive, story, article and name
-    # pages rendered
-    assert len(forked_pools) == 7
+    # seeds read, neighbours found, stories analysed; front-page list, archive, story,
+    # article and name pages rendered
+    assert len(forked_pools) == 8
     assert without_stamp(project) == alone
 
 
