@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
+
+import orjson
 
 from .memo import RenderMemo
 from .model import Site, StoryAnalysis
@@ -62,13 +63,16 @@ def _export_story(s: StoryAnalysis) -> dict[str, Any]:
     }
 
 
-_EXPORT_HEAD = b'{\n "generated": '
-_STORIES = b',\n "stories": [\n  '
-_BETWEEN = b",\n  "
+_EXPORT_HEAD = b'{\n  "generated": '
+_STORIES = b',\n  "stories": [\n    '
+_BETWEEN = b",\n    "
+_IN_LIST = b"\n    "
+"""A story's lines stand this far in, in the list of stories."""
 _NEXT_STORY = _BETWEEN + b"{"
 """Where one story ends and the next begins: JSON escapes line breaks within strings, and
-only a story's own braces stand two spaces in."""
-_ID_AT = len(b'{\n   "id": ')
+only a story's own braces stand four spaces in."""
+_ID_AT = len(b'{\n      "id": ')
+_END = b"\n  ]\n}\n"
 
 
 def export_json(site: Site, generated: str, previous: bytes | None,
@@ -76,9 +80,11 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     """The stories.json contract. `generated` keeps its old value when nothing else changed,
     so a rebuild with no change rewrites no file.
 
-    Written as json.dumps(..., indent=1) would write it, one story at a time, so that with
-    `memo` an unchanged story is not serialized again: its text is taken from `previous`,
-    the export the last build wrote (the memo trusts it: see RenderMemo.start)."""
+    Written as orjson.dumps(..., option=OPT_INDENT_2) would write it, one story at a
+    time, so that with `memo` an unchanged story is not serialized again: its text is
+    taken from `previous`, the export the last build wrote (the memo trusts it: see
+    RenderMemo.start). orjson, not json: json's encoder in C cannot indent, and its
+    Python one took 6.8 s for the 160 MB export of 100,000 articles."""
     memo = memo or RenderMemo(keep_pages=False)
     names = [f"{s.story.id}\x00json" for s in site.stories]
     keys = memo.identity_keys("json", site.stories)
@@ -88,14 +94,14 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     for story, name, key, unchanged in zip(site.stories, names, keys, known, strict=True):
         part = kept.get(_json(story.story.id)) if unchanged else None
         if part is None:
-            part = _json(_export_story(story), indent=1).replace(b"\n", b"\n  ")
+            part = _json(_export_story(story), indent=True).replace(b"\n", _IN_LIST)
             memo.note(name, key)
         parts.append(part)
-    body = (_STORIES + _BETWEEN.join(parts) + b"\n ]\n}\n" if parts
-            else b',\n "stories": []\n}\n')
+    body = (_STORIES + _BETWEEN.join(parts) + _END if parts
+            else b',\n  "stories": []\n}\n')
     if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
         with contextlib.suppress(ValueError):
-            stamp = json.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
+            stamp = orjson.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
             generated = stamp if isinstance(stamp, str) else generated
     return _EXPORT_HEAD + _json(generated) + body
 
@@ -104,7 +110,7 @@ def story_texts(export: bytes) -> dict[bytes, bytes]:
     """Each story's text in an export export_json wrote, by its id as JSON: what the next
     build keeps of an unchanged story, and what the search indexer tells changed shards
     by, without parsing 160 MB of JSON (at 100,000 articles)."""
-    start, end = export.find(_STORIES), export.rfind(b"\n ]\n}\n")
+    start, end = export.find(_STORIES), export.rfind(_END)
     if start < 0 or end < start:
         return {}
     texts = export[start + len(_STORIES):end].split(_NEXT_STORY)
@@ -112,5 +118,5 @@ def story_texts(export: bytes) -> dict[bytes, bytes]:
     return {text[_ID_AT:text.find(b",\n", _ID_AT)]: text for text in texts}
 
 
-def _json(value: Any, indent: int | None = None) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=indent).encode("utf-8")
+def _json(value: Any, indent: bool = False) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)

@@ -44,6 +44,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from pagefind.service import get_executable
 
 from .errors import OutputError, Problem
@@ -191,7 +192,7 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
                 kept.append(shard)
                 continue
             records = sorted((story["url"], story_record(story))
-                             for story in map(json.loads, texts))
+                             for story in map(orjson.loads, texts))
             for url, record in records:
                 path = work / "records" / shard / url / "index.html"
                 path.parent.mkdir(parents=True, exist_ok=True)
