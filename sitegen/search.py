@@ -258,8 +258,8 @@ def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:
     return count
 
 
-def _shards(stories: dict[bytes, bytes], count: int, language: str
-            ) -> list[tuple[str, list[bytes]]]:
+def _shards(stories: dict[bytes, memoryview], count: int, language: str
+            ) -> list[tuple[str, list[memoryview]]]:
     """(folder name, [story text]) of each of `count` shards that has stories (`stories`:
     export.story_texts). The name is a digest of all that makes the shard's bundle (its
     stories as exported, the code that makes their records, the language, Pagefind's
@@ -267,7 +267,7 @@ def _shards(stories: dict[bytes, bytes], count: int, language: str
     shard the site does not have are parsed."""
     made_by = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest() + \
         f"{_pagefind_version()}\0{language}\0".encode()
-    members: list[list[tuple[bytes, bytes]]] = [[] for _ in range(count)]
+    members: list[list[tuple[bytes, memoryview]]] = [[] for _ in range(count)]
     for story_id, text in stories.items():
         number = int.from_bytes(hashlib.blake2b(json.loads(story_id).encode(),
                                                 digest_size=8).digest())
