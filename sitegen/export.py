@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -108,22 +109,43 @@ def export_json(site: Site, generated: str, previous: bytes | None,
 
 def story_texts(export: bytes) -> dict[bytes, memoryview]:
     """Each story's text in an export export_json wrote, by its id as JSON: what the next
-    build keeps of an unchanged story, and what the search indexer tells changed shards
-    by, without parsing 160 MB of JSON (at 100,000 articles). Views into `export`, not
-    copies: splitting it copied it three times over (640 MB at once in the indexer)."""
-    start, end = export.find(_STORIES), export.rfind(_END)
-    if start < 0 or end < start:
-        return {}
-    view = memoryview(export)
-    texts = {}
-    at = start + len(_STORIES)
+    build keeps of an unchanged story. Views into `export`, not copies (splitting it
+    copied it three times over)."""
+    return {story_id: text for story_id, text in scan_stories(iter([export]))}
+
+
+def scan_stories(blocks: Iterator[bytes]) -> Iterator[tuple[bytes, memoryview]]:
+    """(id as JSON, text) of each story of an export export_json wrote, given as
+    consecutive blocks of bytes: a story is told apart by where the next begins (see
+    _NEXT_STORY), without parsing 160 MB of JSON (at 100,000 articles). A text is a view
+    into the block that holds it; reading a file a block at a time, the search indexer
+    never holds the whole export."""
+    buffer, at = b"", -1
+    while at < 0:
+        more = next(blocks, None)
+        if more is None:
+            return
+        buffer += more
+        at = buffer.find(_STORIES)
+    at += len(_STORIES)
     while True:
-        following = export.find(_NEXT_STORY, at, end)
-        stop = end if following < 0 else following
-        texts[export[at + _ID_AT:export.find(b",\n", at + _ID_AT, stop)]] = view[at:stop]
+        following = buffer.find(_NEXT_STORY, at)
         if following < 0:
-            return texts
+            more = next(blocks, None)
+            if more is not None:
+                buffer, at = buffer[at:] + more, 0
+                continue
+            end = buffer.rfind(_END, at)
+            if end >= 0:  # else cut short: no export this module wrote
+                yield _story_at(buffer, at, end)
+            return
+        yield _story_at(buffer, at, following)
         at = following + len(_BETWEEN)
+
+
+def _story_at(buffer: bytes, start: int, end: int) -> tuple[bytes, memoryview]:
+    return (buffer[start + _ID_AT:buffer.find(b",\n", start + _ID_AT, end)],
+            memoryview(buffer)[start:end])
 
 
 def _json(value: Any, indent: bool = False) -> bytes:

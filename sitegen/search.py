@@ -40,6 +40,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from html import escape
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,7 +50,7 @@ from pagefind.service import get_executable
 
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
-from .export import story_texts
+from .export import scan_stories
 from .files import relative_files
 from .model import Page
 
@@ -177,26 +178,25 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
     `folder`/bundle.pickle. Returns the exit status; a process forked at the end removes
     the records and the bundle's files."""
     work = Path(folder) / "work"
+    export = Path(folder) / EXPORT
     try:
-        stories = story_texts((Path(folder) / EXPORT).read_bytes())
-        if not stories:
+        shards = _shards(export, float(shard_scale), language)
+        if not shards:
             return NOTHING_TO_INDEX
         program = get_executable()
         if program is None:
             raise FileNotFoundError("the pagefind program is not installed")
-        shards = _shards(stories, shard_count(len(stories), float(shard_scale)), language)
-        made: list[tuple[str, bytes]] = []
-        kept = []
-        for shard, texts in shards:
-            if (Path(site) / BUNDLE / shard / _ENTRY).is_file():
-                kept.append(shard)
-                continue
-            records = sorted((story["url"], story_record(story))
-                             for story in map(orjson.loads, texts))
-            for url, record in records:
-                path = work / "records" / shard / url / "index.html"
+        kept = [shard for shard, _ in shards if (Path(site) / BUNDLE / shard / _ENTRY).is_file()]
+        to_make = [(shard, members) for shard, members in shards if shard not in kept]
+        shard_of = {story_id: shard for shard, members in to_make for story_id in members}
+        for story_id, text in scan_stories(_blocks(export)):
+            if story_id in shard_of:
+                story = orjson.loads(text)
+                path = work / "records" / shard_of[story_id] / story["url"] / "index.html"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(record, encoding="utf-8")
+                path.write_text(story_record(story), encoding="utf-8")
+        made: list[tuple[str, bytes]] = []
+        for shard, _ in to_make:
             bundle = work / "bundle" / shard
             status = subprocess.run(
                 [str(program), "--site", str(work / "records" / shard), "--output-path",
@@ -258,29 +258,36 @@ def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:
     return count
 
 
-def _shards(stories: dict[bytes, memoryview], count: int, language: str
-            ) -> list[tuple[str, list[memoryview]]]:
-    """(folder name, [story text]) of each of `count` shards that has stories (`stories`:
-    export.story_texts). The name is a digest of all that makes the shard's bundle (its
-    stories as exported, the code that makes their records, the language, Pagefind's
-    version), so a bundle in the site under that name is this one. Only the stories of a
-    shard the site does not have are parsed."""
+def _shards(export: Path, scale: float, language: str) -> list[tuple[str, list[bytes]]]:
+    """(folder name, [story id as JSON]) of each shard that has stories (shard_count of
+    them, by `scale`), from the export at `export` (read a block at a time). The name is
+    a digest of all that makes the shard's bundle (its stories as exported, the code that
+    makes their records, the language, Pagefind's version), so a bundle in the site under
+    that name is this one."""
+    stories = [(story_id, len(text), hashlib.blake2b(text, digest_size=16).digest())
+               for story_id, text in scan_stories(_blocks(export))]
+    count = shard_count(len(stories), scale)
     made_by = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest() + \
         f"{_pagefind_version()}\0{language}\0".encode()
-    members: list[list[tuple[bytes, memoryview]]] = [[] for _ in range(count)]
-    for story_id, text in stories.items():
-        number = int.from_bytes(hashlib.blake2b(json.loads(story_id).encode(),
+    members: list[list[tuple[bytes, int, bytes]]] = [[] for _ in range(count)]
+    for story in stories:
+        number = int.from_bytes(hashlib.blake2b(orjson.loads(story[0]).encode(),
                                                 digest_size=8).digest())
-        members[number % count].append((story_id, text))
+        members[number % count].append(story)
     shards = []
-    for texts in filter(None, members):
-        texts.sort()
+    for shard in filter(None, members):
+        shard.sort()
         digest = hashlib.blake2b(made_by, digest_size=10)
-        for _, text in texts:
-            digest.update(b"%d\0" % len(text))
-            digest.update(text)
-        shards.append((digest.hexdigest(), [text for _, text in texts]))
+        for _, length, text_digest in shard:
+            digest.update(b"%d\0%s" % (length, text_digest))
+        shards.append((digest.hexdigest(), [story_id for story_id, _, _ in shard]))
     return shards
+
+
+def _blocks(path: Path, size: int = 1 << 22) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        while block := stream.read(size):
+            yield block
 
 
 def _pagefind_version() -> str:
