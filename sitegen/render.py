@@ -164,8 +164,6 @@ class _PageSpec:
 
 
 PAGES_PER_CHUNK = 50
-OUTLETS_IN_PARALLEL = 8
-"""Outlet pages from which they are rendered on every core: each is large."""
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
@@ -195,11 +193,9 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         return memo.page(path, (template, key) if key else (template, links, context),
                          lambda: content(template, path, feeds, **context))
 
-    def many(specs: Sequence[_PageSpec], chunk: int = PAGES_PER_CHUNK,
-             serial_below: int | None = None) -> Iterator[Page]:
+    def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
         """Pages of one kind, in order: the ones whose context changed rendered on every
-        core (`chunk` at a time, unless fewer than `serial_below`: see imap_chunked),
-        the others taken from the memo."""
+        core (when there are many), the others taken from the memo."""
         keys = [spec.key for spec in specs]
         known = [memo.known(spec.path, key) for spec, key in zip(specs, keys, strict=True)]
         todo = [number for number, made in enumerate(known) if made is None]
@@ -211,7 +207,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
         rendered = itertools.chain.from_iterable(
-            parallel.imap_chunked(render_chunk, todo, chunk=chunk, serial_below=serial_below))
+            parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
         for spec, key, made in zip(specs, keys, known, strict=True):
             listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
             yield (Page(spec.path, made.value, unchanged=True) if made is not None
@@ -264,9 +260,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                                outlet.articles[0][0].published,
                                [_feed_link(info, outlet.name, outlet.path)],
                                memo.key(("outlet.html", key)), {"outlet": outlet})
-                     for outlet, key in zip(outlets, outlet_keys, strict=True)],
-                    # each lists all its outlet's articles (1.6 MB at 100,000 articles)
-                    chunk=1, serial_below=OUTLETS_IN_PARALLEL)
+                     for outlet, key in zip(outlets, outlet_keys, strict=True)])
     for old_path, new_path in sorted(site.redirects.items()):
         path = old_path + "index.html"
         yield memo.page(path, ("redirect.html", new_path),

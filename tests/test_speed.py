@@ -155,8 +155,8 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     (project.root / ".sitegen" / "cache" / buildcache.FILE).unlink()
     build_site(load_config(None, project_dir=project.root), recluster=True)
     # seeds read, neighbours found, stories analysed; front-page list, archive, story,
-    # article and name pages rendered
-    assert len(forked_pools) == 8
+    # article, name and outlet pages rendered
+    assert len(forked_pools) == 9
     assert without_stamp(project) == alone
 
 
