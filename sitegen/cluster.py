@@ -363,14 +363,14 @@ def central_rows(vectors: Vectors, groups: Sequence[Sequence[int]]) -> list[int]
     over (8 s at 100,000 articles)."""
     central = []
     for batch in _batches(groups):
-        rows, members = _membership(batch, np.float32(1.0) / _sizes(batch))
+        sizes = _sizes(batch)
+        rows, members = _membership(batch, 1.0 / sizes)
         matrix = vectors.combined[rows]
-        centroids = (members @ matrix).tocsr()
-        group_of = np.repeat(np.arange(len(batch)), _sizes(batch))
-        scores = np.asarray(matrix.multiply(centroids[group_of]).sum(axis=1)).ravel()
+        group_of = np.repeat(np.arange(len(batch)), sizes)
+        centroids = (members @ matrix).tocsr()[group_of]
+        scores = np.asarray(matrix.multiply(centroids).sum(axis=1)).ravel()
         best = np.lexsort((rows, -scores, group_of))  # by group, best first
-        firsts = np.cumsum(np.r_[0, _sizes(batch)[:-1]])
-        central.extend(rows[best[firsts]].tolist())
+        central.extend(rows[best[np.cumsum(sizes) - sizes]].tolist())
     return central
 
 
@@ -385,6 +385,7 @@ def shared_terms(vectors: Vectors, groups: Sequence[Sequence[int]],
         words = vectors.words[rows]
         present = words.copy()
         present.data[:] = 1
+        # the same pattern, so the same entries: weights are positive, no sum is zero
         weight, count = (members @ words).tocsr(), (members @ present).tocsr()
         weight.sort_indices()
         count.sort_indices()

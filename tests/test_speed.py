@@ -245,6 +245,22 @@ def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
     assert without_stamp(project) == taken
 
 
+def test_the_export_read_in_blocks_gives_each_story_whole(make_site):
+    project = make_site()
+    built(project, 8)
+    content = (project.out / "stories.json").read_bytes()
+    whole = {key: bytes(text) for key, text in export.story_texts(content).items()}
+    assert len(whole) == len(project.stories()) >= 2
+    assert all(json.loads(text)["id"] == json.loads(key) for key, text in whole.items())
+    for size in (1, 7, 100, 4096):  # blocks that cut markers and ids in two
+        blocks = (content[at:at + size] for at in range(0, len(content), size))
+        assert {key: bytes(text) for key, text in export.scan_stories(blocks)} == whole
+    # an export cut short within its last story: that one is not taken for a whole one
+    cut_short = export.scan_stories(iter([content[:-len(export._END) - 5]]))
+    found = {key: bytes(text) for key, text in cut_short}
+    assert len(found) == len(whole) - 1 and found.items() < whole.items()
+
+
 def test_map_chunked_keeps_order_and_reports_progress():
     seen = []
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
