@@ -31,13 +31,6 @@ from .config import ClusterSettings
 from .model import Article
 from .text import tokens
 
-_ROWS_PER_CHUNK = 256
-_PAIRS_PER_CHUNK = 10_000
-"""Candidate pairs scored at once: their rows are gathered twice (about 40 MB)."""
-PARALLEL_BLOCKS = 8
-"""Blocks of rows from which neighbour search is worth spreading over processes."""
-PARALLEL_VECTORS = 2000
-"""Articles from which word and character vectors are made side by side."""
 LEAD_CHARS = 300
 """Character n-grams read the title and this much of the text."""
 RARE_DF = 200
@@ -101,7 +94,7 @@ class Vectors:
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small. The two are
-    made side by side on a large archive (each takes seconds per 10,000 articles)."""
+    made side by side, on two threads."""
     # scikit-learn takes a second to import: only builds that cluster afresh pay for it
     # (once, here, and not again in each worker)
     from sklearn.feature_extraction.text import TfidfTransformer
@@ -111,13 +104,11 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
     leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
 
-    def fit(parts: Sequence[str]) -> list[Any]:
-        return [_word_counts(documents) if part == "words" else _char_tfidf(leads)
-                for part in parts]
+    def fit(part: str) -> Any:
+        return _word_counts(documents) if part == "words" else _char_tfidf(leads)
 
-    words, char_matrix = [found for made in parallel.imap_chunked(
-        fit, ["words", "chars"], chunk=1,
-        serial_below=1 if len(articles) >= PARALLEL_VECTORS else 3) for found in made]
+    # side by side: the character n-grams are counted by compiled code, without the GIL
+    words, char_matrix = parallel.threaded(fit, ["words", "chars"])
     if words is None:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
         return Vectors(empty, empty, np.array([""]))
@@ -127,7 +118,7 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
         return Vectors(word_matrix, word_matrix, vocabulary, counts)
     combined = normalize(sp.hstack([word_matrix * math.sqrt(0.5),
                                     char_matrix * math.sqrt(0.5)]).tocsr())
-    combined.sort_indices()  # rows multiplied pairwise (neighbour_edges) merge faster
+    combined.sort_indices()  # canonical, as scipy's products and slices prefer
     return Vectors(combined, word_matrix, vocabulary, counts)
 
 
@@ -146,16 +137,16 @@ def _word_counts(documents: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray] |
 
 
 def _char_tfidf(leads: Sequence[str]) -> sp.csr_matrix | None:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.preprocessing import normalize
+
+    from . import kernels  # numba: only builds that cluster afresh import it
     many = len(leads) >= 10
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True,
-                            dtype=np.float32, min_df=2 if many else 1,
-                            max_df=0.5 if many else 1.0)
-    try:
-        return normalize(chars.fit_transform(leads))
-    except ValueError:
+    counts = kernels.char_ngram_counts(leads, min_df=2 if many else 1,
+                                       max_df=0.5 if many else 1.0)
+    if counts is None:
         return None
+    return normalize(TfidfTransformer(sublinear_tf=True).fit_transform(counts))
 
 
 def neighbour_edges(vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -171,38 +162,13 @@ def neighbour_edges(vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
     n = vectors.words.shape[0]
     df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
     rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
-    rare_t = rare.T.tocsr()
-
-    def propose(starts: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(rows, columns) of the candidate pairs of each block of rows."""
-        found = []
-        for start in starts:
-            block = (rare[start:start + _ROWS_PER_CHUNK] @ rare_t).tocsr()
-            rows = start + np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-            best = _top_per_row(rows, block.indices, block.data, CANDIDATES_PER_K * k)
-            found.append((rows[best].astype(np.int32), block.indices[best].astype(np.int32)))
-        return found
-
-    # Blocks are independent: spread over the cores (in order, so the same edges result)
-    proposed = [pair for found in parallel.imap_chunked(
-        propose, range(0, n, _ROWS_PER_CHUNK), chunk=1, serial_below=PARALLEL_BLOCKS)
-        for pair in found]
-    rows = np.concatenate([r for r, _ in proposed] or [np.array([], dtype=np.int32)])
-    cols = np.concatenate([c for _, c in proposed] or [np.array([], dtype=np.int32)])
+    from . import kernels  # numba: only builds that cluster afresh import it
+    rows, cols = kernels.top_products(rare, CANDIDATES_PER_K * k)
     if not len(rows):
         return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
     pairs, pair_of = np.unique(np.minimum(rows, cols).astype(np.int64) * n
                                + np.maximum(rows, cols), return_inverse=True)
-    combined = vectors.combined
-
-    def score(starts: Sequence[int]) -> list[np.ndarray]:
-        return [np.asarray(combined[chunk // n].multiply(combined[chunk % n]).sum(axis=1))
-                .ravel() for start in starts
-                if len(chunk := pairs[start:start + _PAIRS_PER_CHUNK])]
-
-    exact = np.concatenate([sims for found in parallel.imap_chunked(
-        score, range(0, len(pairs), _PAIRS_PER_CHUNK), chunk=1,
-        serial_below=PARALLEL_BLOCKS) for sims in found])
+    exact = kernels.pair_dots(vectors.combined, pairs, n)
     sims = exact[pair_of]
     best = _top_per_row(rows, cols, sims, k)
     # a pair among both articles' nearest is found twice, with the one similarity

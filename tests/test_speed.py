@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import buildcache, cluster, export, load_config, parallel, render, search
+from sitegen import buildcache, export, load_config, parallel, render, search
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -148,15 +148,13 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     assert any(path.is_dir() for path in (project.out / "names").iterdir())
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "CHUNK", 5)
-    monkeypatch.setattr(cluster, "_ROWS_PER_CHUNK", 8)
-    monkeypatch.setattr(cluster, "PARALLEL_BLOCKS", 2)
     monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
     # without the first build's readings and analyses, every stage works again
     (project.root / ".sitegen" / "cache" / buildcache.FILE).unlink()
     build_site(load_config(None, project_dir=project.root), recluster=True)
-    # seeds read, neighbours found, stories analysed; front-page list, archive, story,
-    # article, name and outlet pages rendered
-    assert len(forked_pools) == 9
+    # seeds read, stories analysed; front-page list, archive, story, article, name and
+    # outlet pages rendered (vectors and neighbours are made on threads: kernels.py)
+    assert len(forked_pools) == 8
     assert without_stamp(project) == alone
 
 
