@@ -245,6 +245,9 @@ class Page:
     """None for an unchanged page whose bytes were not kept: the file in the site."""
     unchanged: bool = False
     """Known to be byte for byte the page the last build wrote at this path."""
+    source: str | None = None
+    """With no content: a file made elsewhere (by Pagefind) that the writer moves into
+    place, rather than creating a file and writing the bytes again."""
 
 
 @dataclass(frozen=True, slots=True)

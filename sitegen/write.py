@@ -93,9 +93,9 @@ def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
             _Listing(out_dir, known and known.paths) as old_files:
         try:
             for page in itertools.chain(pages, extra):
-                writer.add_bytes(page.path, page.content, page.unchanged)
+                writer.add_bytes(page.path, page.content, page.unchanged, page.source)
             for page in derived(staging) if derived else ():
-                writer.add_bytes(page.path, page.content, page.unchanged)
+                writer.add_bytes(page.path, page.content, page.unchanged, page.source)
             for path in kept:
                 writer.add_bytes(path, None, unchanged=True)
             writer.remove_unclaimed(spare_files.files())
@@ -237,6 +237,16 @@ def _replace_file(out_dir: Path, page: Page) -> None:
     os.replace(temporary, target)
 
 
+def _move(source: str, target: str) -> None:
+    """Move a file made elsewhere into place: a rename, unless on another file system.
+    Renaming Pagefind's 54,000 files of a 100,000-article index cost the build 0.4 s in
+    all; creating and writing them again, 13 to 35 s."""
+    try:
+        os.rename(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def _files_under(out_dir: Path, folder: str | None) -> Iterator[str]:
     if folder:
         yield from sorted(f"{folder}/{path}" for path in relative_files(out_dir / folder)
@@ -362,16 +372,22 @@ class _StagingWriter:
         self._fresh: set[str] = set()
         """Folders made here, empty when made."""
 
-    def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False) -> None:
+    def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False,
+                  source: str | None = None) -> None:
         """`unchanged`: the caller knows the previous site has these very bytes at `path`
         (a memoized page), so they are not read back; `content` None: the file in the
-        previous site, as it is (a page whose bytes were not kept, a kept file).
+        previous site, as it is (a page whose bytes were not kept, a kept file), or the
+        file `source`, moved here (a new file of the search index).
 
         Runs for each of the 220,000 files of a 100,000-article site: paths are joined
         as strings (checked first), each file is stat()ed once, unless shared."""
         _check_path(path, self.claimed)
         target, old = f"{self._staging}/{path}", f"{self._out_dir}/{path}"
-        if path in self._shared and (content is None or unchanged
+        if source is not None:
+            self._make(target, lambda: _move(source, target))
+            self.written += 1
+            self.made.append(path)
+        elif path in self._shared and (content is None or unchanged
                                      or _same_bytes(Path(old), content)):
             self.unchanged += 1
         elif content is None:

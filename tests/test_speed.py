@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import buildcache, export, load_config, parallel, render, search
+from sitegen import buildcache, export, load_config, parallel, render, search, write
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -396,3 +396,24 @@ def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
     gone = set(before) - set(after)
     assert len(gone) == 1 and not (bundle / gone.pop()).exists()
     assert all(after[shard] == before[shard] for shard in set(after) & set(before))
+
+
+def test_the_files_of_new_search_shards_are_moved_into_the_site(make_site, monkeypatch):
+    """Pagefind has written them once, in the indexing folder: the build renames them into
+    the site rather than creating each again (54,000 files at 100,000 articles)."""
+    monkeypatch.setattr(search, "SHARD_SCALE", 0.5)
+    moved = []
+    monkeypatch.setattr(write, "_move", lambda source, target, _move=write._move:
+                        moved.append(target) or _move(source, target))
+    project = make_site()
+    for name, text in DISTINCT_NEWS.items():
+        project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
+    settle(project)
+    project.build()
+    bundle = project.out / "pagefind"
+    shards = json.loads((bundle / "shards.json").read_bytes())["shards"]
+    files = {path for shard in shards for path in (bundle / shard).rglob("*") if path.is_file()}
+    assert len(files) > 10
+    staged = project.out.with_name(f".{project.out.name}.staging")
+    assert {project.out / Path(target).relative_to(staged) for target in moved} == files
+    assert not list((project.root / ".sitegen" / "cache" / "indexing").rglob("*.pf_*"))
