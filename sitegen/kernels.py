@@ -39,10 +39,7 @@ def char_ngram_counts(texts: Sequence[str], min_df: int = 1,
     order. Columns are the n-grams in at least `min_df` texts and at most the `max_df`
     share of them, in the order of the n-grams as strings. None when none is left, or
     the texts use more characters than ranks can tell apart."""
-    lowered = [text.lower() for text in texts]
-    lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    chars = np.frombuffer("".join(lowered).encode("utf-32-le"), dtype=np.uint32)
+    chars, starts = _code_points(texts)
     present = np.bincount(chars, minlength=ord(" ") + 1) > 0
     present[ord(" ")] = True  # the padding
     used = np.flatnonzero(present)
@@ -54,19 +51,27 @@ def char_ngram_counts(texts: Sequence[str], min_df: int = 1,
     is_space[[c for c in used if chr(c).isspace()]] = True
     ids, counts, rows, codes, frequency = _count_grams(chars, starts, is_space, rank,
                                                        rank[ord(" ")])
+    del chars
     kept = np.flatnonzero((frequency >= min_df) & (frequency <= max_df * len(texts)))
     if not len(kept):
         return None
     column = np.full(len(codes), -1, dtype=np.int32)
     column[kept[np.argsort(codes[kept])]] = np.arange(len(kept))  # as the strings sort
-    columns = column[ids]
-    wanted = columns >= 0
-    row_of = np.repeat(np.arange(len(texts)), np.diff(rows))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[wanted], minlength=len(texts)))])
-    matrix = sp.csr_matrix((counts[wanted], columns[wanted], indptr),
-                           shape=(len(texts), len(kept)))
+    indices, data, indptr = _kept_entries(ids, counts, rows, column)
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(len(texts), len(kept)))
     matrix.sort_indices()
     return matrix
+
+
+def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The lower-cased texts' characters one after another, as code points, and where
+    each text begins (and the last ends). The joined text is let go of here: at 100,000
+    articles, 42 million characters, up to four bytes each."""
+    lowered = [text.lower() for text in texts]
+    starts = np.zeros(len(lowered) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered)),
+              out=starts[1:])
+    return np.frombuffer("".join(lowered).encode("utf-32-le"), dtype=np.uint32), starts
 
 
 def top_products(matrix: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +117,8 @@ def _count_grams(chars, starts, is_space, rank, space):
     n-grams (ids, in the order first met in it) with their counts, where each text's
     begin in those (and where the last ends), and each id's code and texts."""
     texts = len(starts) - 1
-    entry_ids = np.empty(len(chars) + 2 * texts, dtype=np.int64)  # at most one per char,
-    entry_counts = np.empty(len(entry_ids), dtype=np.float32)     # and per padded word
+    entry_ids = np.empty(len(chars) // 4 + 16, dtype=np.int32)  # grown as needed
+    entry_counts = np.zeros(len(entry_ids), dtype=np.float32)
     rows = np.zeros(texts + 1, dtype=np.int64)
     table = np.full(1 << 16, -1, dtype=np.int64)  # slot -> id (-1: free), half full at most
     # per id: its code, the texts it is in, the last of them, its entry there
@@ -157,6 +162,8 @@ def _count_grams(chars, starts, is_space, rank, space):
                 if last_text[gram] == text:
                     entry_counts[entry_of[gram]] += 1
                 else:
+                    if made == len(entry_ids):
+                        entry_ids, entry_counts = _grown(entry_ids, 0), _grown(entry_counts, 0)
                     last_text[gram] = text
                     frequency[gram] += 1
                     entry_of[gram] = made
@@ -166,6 +173,28 @@ def _count_grams(chars, starts, is_space, rank, space):
             at = word_end
         rows[text + 1] = made
     return entry_ids[:made], entry_counts[:made], rows, codes[:ids], frequency[:ids]
+
+
+@numba.njit(nogil=True, cache=True)
+def _kept_entries(ids, counts, rows, column):
+    """The entries of the n-grams kept (column >= 0) as a CSR matrix's arrays (indices,
+    data, indptr), made at their size: no array of every entry is copied."""
+    total = 0
+    for gram in ids:
+        if column[gram] >= 0:
+            total += 1
+    indices = np.empty(total, dtype=np.int32)
+    data = np.empty(total, dtype=np.float32)
+    indptr = np.zeros(len(rows), dtype=np.int64)
+    made = 0
+    for text in range(len(rows) - 1):
+        for place in range(rows[text], rows[text + 1]):
+            if column[ids[place]] >= 0:
+                indices[made] = column[ids[place]]
+                data[made] = counts[place]
+                made += 1
+        indptr[text + 1] = made
+    return indices, data, indptr
 
 
 @numba.njit(nogil=True, cache=True)
