@@ -31,6 +31,12 @@ from .config import ClusterSettings
 from .model import Article
 from .text import tokens
 
+FORK_FROM = 2000
+"""Articles from which the character n-grams and the neighbours are worked out in forked
+workers: their compiled loops (kernels.py) bring numba's compiler into the process that
+runs them, 100 MB that would otherwise stay in the build's memory to its end and, at
+100,000 articles, take its peak past 2 GB. The n-grams and the word counts are made side
+by side, one in each worker; the neighbours' loops run on two threads in theirs."""
 LEAD_CHARS = 300
 """Character n-grams read the title and this much of the text."""
 RARE_DF = 200
@@ -94,7 +100,7 @@ class Vectors:
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small. The two are
-    made side by side, on two threads."""
+    made side by side, in forked workers on a large archive (see FORK_FROM)."""
     # scikit-learn takes a second to import: only builds that cluster afresh pay for it
     # (once, here, and not again in each worker)
     from sklearn.feature_extraction.text import TfidfTransformer
@@ -104,11 +110,13 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
     leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
 
-    def fit(part: str) -> Any:
-        return _word_counts(documents) if part == "words" else _char_tfidf(leads)
+    def fit(parts: Sequence[str]) -> list[Any]:
+        return [_word_counts(documents) if part == "words" else _char_tfidf(leads)
+                for part in parts]
 
-    # side by side: the character n-grams are counted by compiled code, without the GIL
-    words, char_matrix = parallel.threaded(fit, ["words", "chars"])
+    words, char_matrix = [found for made in parallel.imap_chunked(
+        fit, ["words", "chars"], chunk=1, serial_below=_fork_if_large(len(articles), 2))
+        for found in made]
     if words is None:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
         return Vectors(empty, empty, np.array([""]))
@@ -162,18 +170,30 @@ def neighbour_edges(vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
     n = vectors.words.shape[0]
     df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
     rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
-    from . import kernels  # numba: only builds that cluster afresh import it
-    rows, cols = kernels.top_products(rare, CANDIDATES_PER_K * k)
+
+    def candidates(_: Sequence[None]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each row's candidates (rows, columns) and their cosine similarity."""
+        from . import kernels  # numba: only builds that cluster afresh import it
+        rows, cols = kernels.top_products(rare, CANDIDATES_PER_K * k)
+        pairs, pair_of = np.unique(np.minimum(rows, cols).astype(np.int64) * n
+                                   + np.maximum(rows, cols), return_inverse=True)
+        return [(rows, cols, kernels.pair_dots(vectors.combined, pairs, n)[pair_of])]
+
+    [(rows, cols, sims)] = next(parallel.imap_chunked(
+        candidates, [None], chunk=1, serial_below=_fork_if_large(n, 1)))
     if not len(rows):
         return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
-    pairs, pair_of = np.unique(np.minimum(rows, cols).astype(np.int64) * n
-                               + np.maximum(rows, cols), return_inverse=True)
-    exact = kernels.pair_dots(vectors.combined, pairs, n)
-    sims = exact[pair_of]
     best = _top_per_row(rows, cols, sims, k)
     # a pair among both articles' nearest is found twice, with the one similarity
-    kept, first = np.unique(pairs[pair_of[best]], return_index=True)
+    kept, first = np.unique(np.minimum(rows[best], cols[best]).astype(np.int64) * n
+                            + np.maximum(rows[best], cols[best]), return_index=True)
     return kept, sims[best][first]
+
+
+def _fork_if_large(articles: int, items: int) -> int:
+    """imap_chunked's serial_below for `items` pieces of work on `articles`: forked
+    workers from FORK_FROM articles, else this process."""
+    return 1 if articles >= FORK_FROM else items + 1
 
 
 def _top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,

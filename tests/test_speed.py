@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import buildcache, export, load_config, parallel, render, search, write
+from sitegen import buildcache, cluster, export, load_config, parallel, render, search, write
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -149,12 +149,13 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "CHUNK", 5)
     monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
+    monkeypatch.setattr(cluster, "FORK_FROM", 1)
     # without the first build's readings and analyses, every stage works again
     (project.root / ".sitegen" / "cache" / buildcache.FILE).unlink()
     build_site(load_config(None, project_dir=project.root), recluster=True)
-    # seeds read, stories analysed; front-page list, archive, story, article, name and
-    # outlet pages rendered (vectors and neighbours are made on threads: kernels.py)
-    assert len(forked_pools) == 8
+    # seeds read, vectors made, neighbours found, stories analysed; front-page list,
+    # archive, story, article, name and outlet pages rendered
+    assert len(forked_pools) == 10
     assert without_stamp(project) == alone
 
 
@@ -366,17 +367,23 @@ DISTINCT_NEWS = {
 }
 
 
-def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
-        make_site, monkeypatch):
-    """The search index comes in shards, each named by a digest of its stories' records:
-    after one new article, the shard of its story is made anew, and every other one is
-    the site's folder as it was (the very files)."""
-    monkeypatch.setattr(search, "SHARD_SCALE", 0.5)  # 4 shards for 5 stories
+def built_in_shards(make_site, monkeypatch):
+    """A site of the five DISTINCT_NEWS stories, built, its search index in 4 shards."""
+    monkeypatch.setattr(search, "SHARD_SCALE", 0.5)
     project = make_site()
     for name, text in DISTINCT_NEWS.items():
         project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
     settle(project)
     project.build()
+    return project
+
+
+def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
+        make_site, monkeypatch):
+    """The search index comes in shards, each named by a digest of its stories' records:
+    after one new article, the shard of its story is made anew, and every other one is
+    the site's folder as it was (the very files)."""
+    project = built_in_shards(make_site, monkeypatch)
     bundle = project.out / "pagefind"
 
     def shards() -> dict[str, int]:
@@ -401,15 +408,10 @@ def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
 def test_the_files_of_new_search_shards_are_moved_into_the_site(make_site, monkeypatch):
     """Pagefind has written them once, in the indexing folder: the build renames them into
     the site rather than creating each again (54,000 files at 100,000 articles)."""
-    monkeypatch.setattr(search, "SHARD_SCALE", 0.5)
     moved = []
     monkeypatch.setattr(write, "_move", lambda source, target, _move=write._move:
                         moved.append(target) or _move(source, target))
-    project = make_site()
-    for name, text in DISTINCT_NEWS.items():
-        project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
-    settle(project)
-    project.build()
+    project = built_in_shards(make_site, monkeypatch)
     bundle = project.out / "pagefind"
     shards = json.loads((bundle / "shards.json").read_bytes())["shards"]
     files = {path for shard in shards for path in (bundle / shard).rglob("*") if path.is_file()}
