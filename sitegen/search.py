@@ -23,9 +23,9 @@ or three per shard, and both stay small. At 10,000 articles (2,400 stories) a ne
 indexes 600 stories again rather than all; at 100,000 (53,000), 3,300 (30 s for all).
 
 Records and bundle files are thousands of files. The indexing process removes the
-records itself, and lists the new shards' files for the build, which moves them into
-the site (Page.source) rather than writing each again: at 100,000 articles, 54,000 files
-that took the build 13 s to remove, and as long again to write.
+records itself, in the background, and lists the new shards' files for the build, which
+moves them into the site (Page.source) rather than writing each again: at 100,000
+articles, 54,000 files, whose writing took 35 s of a cold build's writer (py-spy).
 """
 
 from __future__ import annotations
