@@ -1,10 +1,13 @@
-"""Compiled loops of the cluster stage, for the two steps where scikit-learn and scipy
+"""Compiled loops of the cluster stage, for the three steps where scikit-learn and scipy
 take many passes over memory, or a Python call per item, for what one loop does.
 
 - Character n-gram counts: CountVectorizer(analyzer="char_wb") cuts every word of every
   article into Python strings and counts them in a dict: 14 s of a 100,000-article build
   (py-spy). Here each n-gram is a 64-bit number (its characters' ranks, 16 bits each, so
   that numbers sort as the strings do) counted in one hash table: the same matrix.
+- Candidate neighbours: a sparse product of a block of rows, then a partial sort of it
+  in numpy (10 s of that build). Here each row's products are summed into one array and
+  its best k kept as they come.
 - Similarity of candidate pairs: gathering both rows of each pair, multiplying them
   elementwise and summing is four passes over copies of the rows (17 s of that build).
   Here each pair's dot product is one loop over one of its rows.
@@ -26,7 +29,8 @@ from . import parallel
 GRAM = 4
 """Characters per n-gram: four 16-bit ranks fill a 64-bit code."""
 _PAIR_SLICES = 16
-"""Pieces the candidate pairs are scored in, spread over the threads."""
+"""Pieces the rows (top_products) or the candidate pairs (pair_dots) are worked on in,
+spread over the threads."""
 _MOST_CHARACTERS = 0xFFFF
 """Distinct characters a 16-bit rank can tell apart (0 stands for none)."""
 

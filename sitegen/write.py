@@ -239,8 +239,9 @@ def _replace_file(out_dir: Path, page: Page) -> None:
 
 def _move(source: str, target: str) -> None:
     """Move a file made elsewhere into place: a rename, unless on another file system.
-    Renaming Pagefind's 54,000 files of a 100,000-article index cost the build 0.4 s in
-    all; creating and writing them again, 13 to 35 s."""
+    Renaming 20,000 small files took 0.38 s on the test machine, creating and writing
+    them 4.78 s; writing Pagefind's 54,000 files again took 35 s of a cold
+    100,000-article build's writer (py-spy)."""
     try:
         os.rename(source, target)
     except OSError:
