@@ -30,8 +30,9 @@ function item(result) {
   li.className = "story-card";
   const heading = document.createElement("h2");
   const link = document.createElement("a");
-  link.href = result.url;
-  link.textContent = result.meta.title || result.url;
+  // The record's own address is its file in the indexing folder: the story's is in its meta
+  link.href = result.meta.story ? new URL(result.meta.story, siteRoot).href : result.url;
+  link.textContent = result.meta.title || link.href;
   heading.append(link);
   const excerpt = document.createElement("p");
   excerpt.innerHTML = result.excerpt; // Pagefind's own escaped text with <mark> around hits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +43,16 @@ class Project:
         config_file = overrides.pop("config_file", None)
         config = load_config(config_file, project_dir=self.root, **overrides)
         return build_site(config)
+
+    def paths(self) -> list[Path]:
+        """Everything in the project but the search indexing's folders, which builds
+        remove in the background after they are done."""
+        found = []
+        for folder, subfolders, files in os.walk(self.root):
+            if Path(folder) == self.root / ".sitegen" / "cache":
+                subfolders[:] = [name for name in subfolders if name != "indexing"]
+            found += [Path(folder, name) for name in subfolders + files]
+        return found
 
     def stories(self) -> list[dict[str, Any]]:
         return json.loads((self.out / "stories.json").read_text(encoding="utf-8"))["stories"]

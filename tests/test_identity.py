@@ -121,7 +121,7 @@ def test_state_is_committed_next_to_the_seeds_and_a_fresh_clone_keeps_ids(make_s
     assert state_file.is_file()
     ids = {s["id"] for s in project.stories()}
     clone = make_site(name="clone")
-    for path in project.root.rglob("*"):
+    for path in project.paths():
         relative = path.relative_to(project.root)
         if path.is_file() and relative.parts[0] in ("seeds", ".sitegen"):
             clone.write(relative.as_posix(), path.read_bytes())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from pathlib import Path
 
 import pytest
 
@@ -30,8 +29,9 @@ def seeds_for(names):
     return files
 
 
-def assert_inside(out: Path, root: Path, before: set[str]) -> None:
-    after = {p.relative_to(root).as_posix() for p in root.rglob("*")}
+def assert_inside(project, before: set[str]) -> None:
+    out, root = project.out, project.root
+    after = {p.relative_to(root).as_posix() for p in project.paths()}
     outside = {p for p in after - before
                if not (p.startswith("site/") or p == "site" or p.startswith(".sitegen"))}
     assert outside == set()
@@ -45,10 +45,10 @@ def assert_inside(out: Path, root: Path, before: set[str]) -> None:
 
 def test_hostile_titles_and_outlets_stay_inside_the_output(make_site):
     project = make_site(seeds_for(HOSTILE_NAMES))
-    before = {p.relative_to(project.root).as_posix() for p in project.root.rglob("*")}
+    before = {p.relative_to(project.root).as_posix() for p in project.paths()}
     report = project.build()
     assert report.articles == len(HOSTILE_NAMES)
-    assert_inside(project.out, project.root, before)
+    assert_inside(project, before)
     # Unicode variants of one outlet name share one outlet page; case variants too
     outlets = {p.name for p in (project.out / "outlets").iterdir()}
     assert "cafe" in outlets
@@ -61,11 +61,11 @@ def test_hostile_seed_file_names_are_only_labels(make_site):
     files = {f"seeds/{name}": f"title: Dockers vote {i}\n\nThe dockers of Calder voted {i}."
              for i, name in enumerate(names)}
     project = make_site(files)
-    before = {p.relative_to(project.root).as_posix() for p in project.root.rglob("*")}
+    before = {p.relative_to(project.root).as_posix() for p in project.paths()}
     report = project.build()
     assert report.articles == len(names)
     assert {a["seed"] for s in project.stories() for a in s["articles"]} == set(names)
-    assert_inside(project.out, project.root, before)
+    assert_inside(project, before)
 
 
 def test_two_files_claiming_one_path_is_an_error_and_keeps_the_site(make_site):
@@ -110,8 +110,8 @@ def test_a_tampered_state_slug_is_reported_and_never_becomes_a_path(make_site, s
     story_id = next(iter(state["stories"]))
     state["stories"][story_id]["slug"] = slug
     state_path.write_text(json.dumps(state))
-    before = {p.relative_to(project.root).as_posix() for p in project.root.rglob("*")}
+    before = {p.relative_to(project.root).as_posix() for p in project.paths()}
     report = project.build()
     assert any("corrupt state" in p.message and "bad slug" in p.message
                for p in report.problems)
-    assert_inside(project.out, project.root, before | {".sitegen/state.json.corrupt"})
+    assert_inside(project, before | {".sitegen/state.json.corrupt"})
