@@ -239,9 +239,10 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
 
 def _one_core() -> None:
     """Run Pagefind (a child of this process) on one core. Its threads, spread over two,
-    spent a third more system time (spinning on the lock of the folder they all write
-    to): 3.4-3.6 s against 2.2-2.3 s for a shard of 3,300 stories, for 0.2 s more wall
-    time, in the background of a build whose other processes want the cores."""
+    spent half as much system time again (perf: spinning on the lock of the folder they
+    all write to): 3.4-3.6 s against 2.2-2.3 s for a shard of 3,300 stories, on a disk
+    slowed by recent removals, for 0.1-0.3 s more wall time, in the background of a
+    build whose other processes want the cores."""
     with contextlib.suppress(AttributeError, OSError):  # not on Linux: as it comes
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
 
