@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
-from .files import exchange, outside_link, relative_files
+from .files import exchange, outside_link, relative_files, write_new
 from .model import Page, SpareSite, WriteReport
 
 MARKER = "stories.json"
@@ -233,7 +233,7 @@ def _replace_file(out_dir: Path, page: Page) -> None:
     target = out_dir.joinpath(*PurePosixPath(page.path).parts)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.sitegen-new")
-    temporary.write_bytes(page.content)
+    write_new(str(temporary), page.content)
     os.replace(temporary, target)
 
 
@@ -402,7 +402,7 @@ class _StagingWriter:
         elif self._live and _same_bytes(Path(old), content, read=not unchanged):
             self._reuse(old, os.stat(old), target)
         else:
-            self._make(target, lambda: Path(target).write_bytes(content))
+            self._make(target, lambda: write_new(target, content))
             self.written += 1
             self.made.append(path)
 
