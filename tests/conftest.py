@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,17 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_SEEDS = REPO / "seeds"
 AFP_SEED = "001_c76fe11a0031424c.txt"
 VERILY_SEED = "000_5ed3aaab7790b511.txt"
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Whether `condition` came true within `seconds`: for work builds leave to the
+    background (removing the search indexing's folder)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 class Project:

@@ -27,6 +27,7 @@ from sitegen.errors import SitegenError
 from sitegen.model import Page
 from sitegen.state import load_state
 from sitegen.write import update_folder, write_site
+from tests.conftest import wait_until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KILLS = 50
@@ -263,10 +264,8 @@ def test_the_indexing_folder_of_a_killed_build_goes_with_the_next_build(make_sit
     (left / "bundle.pickle").write_bytes(b"left behind")
     project.build()
     assert (project.out / "pagefind" / "shards.json").is_file()
-    deadline = time.monotonic() + 30  # the build's own folder goes in the background
-    while list(work.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert list(work.iterdir()) == []
+    # the build's own folder goes in the background
+    assert wait_until(lambda: not any(work.iterdir())), list(work.iterdir())
 
 
 def test_a_site_set_aside_by_a_failed_write_is_not_taken_for_the_one_it_was(tmp_path):

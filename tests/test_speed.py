@@ -23,6 +23,7 @@ from sitegen import buildcache, cluster, export, load_config, parallel, render, 
 from sitegen.build import build_site
 from sitegen.cli import cli
 from sitegen.search import story_record
+from tests.conftest import wait_until
 
 TOPICS = ["harbour strike", "bridge closure", "flood warning", "school strike"]
 AN_HOUR_AGO = time.time() - 3600
@@ -326,15 +327,6 @@ def test_a_search_record_carries_what_people_search_a_story_by():
     address = BeautifulSoup(record, "html.parser").find(
         attrs={"data-pagefind-meta": f"{search.STORY_META}[content]"})
     assert address is not None and address["content"] == "stories/harbour-strike-ends/"
-
-
-def wait_until(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_path):
