@@ -78,6 +78,12 @@ def cache_dir(config: Config) -> Path:
     return config.project_dir / ".sitegen" / "cache"
 
 
+def load_cache(config: Config) -> tuple[BuildCache, tuple[Problem, ...]]:
+    """The build cache kept in .sitegen/cache/ (see buildcache): builds given it save it
+    there again."""
+    return buildcache.load(cache_dir(config) / buildcache.FILE)
+
+
 def _indexing_dir(config: Config) -> Path:
     return cache_dir(config) / "indexing"
 
@@ -102,7 +108,8 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     New articles join the existing stories; `recluster` groups every article afresh (old
     story ids carry over by shared articles). `cache` carries work from one build to the
     next (see BuildCache); without one, the build uses and updates the cache kept on
-    disk in .sitegen/cache/. `search_later` leaves the search index as it was, to be
+    disk in .sitegen/cache/, as it updates a given cache that came from there
+    (load_cache). `search_later` leaves the search index as it was, to be
     brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
     pages show new articles at once). `progress` is told how each stage goes.
     """
@@ -129,15 +136,14 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     if done is not None:
         return replace(done, timings=timings)
     uptodate.forget(record)
-    on_disk = cache is None  # `sitegen build`: the cache is kept in .sitegen/cache/
     cache_problems: tuple[Problem, ...] = ()
     if cache is None:
         with _timed(timings, "cache"):
-            cache, cache_problems = buildcache.load(cache_dir(config) / buildcache.FILE)
+            cache, cache_problems = load_cache(config)
     report = _build_changed(config, now, recluster, cache, search_later, timings, progress)
-    if on_disk:
+    if cache.kept_at is not None:
         with _timed(timings, "cache"):
-            cache_problems += cache.save(cache_dir(config) / buildcache.FILE)
+            cache_problems += cache.save()
         report = replace(report, problems=cache_problems + report.problems)
     if not search_later:  # else the search index is left behind: not what a build makes
         uptodate.remember(record, inputs, outputs, report)

@@ -1,12 +1,14 @@
 """What one build hands the next to save work: the seeds as read, every article's word
-counts, the story analyses, and what each page was rendered from (the pages themselves
-in memory only: on disk, the site holds them).
+counts, the story analyses, and what each page was rendered from (not the pages: the
+site holds them).
 
-`sitegen watch` keeps a BuildCache in memory between builds. `sitegen build` keeps one on
-disk between runs (FILE, in .sitegen/cache/), so that adding one article to a large
-archive does not read, index and analyze every article again. It is only ever a
-shortcut: a build with an empty cache gives the same site, so a cache that cannot be
-read (corrupt, or written by other code) is set aside with a warning.
+`sitegen build` keeps one on disk between runs (FILE, in .sitegen/cache/), so that adding
+one article to a large archive does not read, index and analyze every article again.
+`sitegen watch` starts from that one and keeps it in memory between builds, saving what
+each build changed, so that its first build after a start is as quick as the others and
+a `sitegen build` after it finds the cache up to date. It is only ever a shortcut: a
+build with an empty cache gives the same site, so a cache that cannot be read (corrupt,
+or written by other code) is set aside with a warning.
 
 On disk, a build that changed little appends what it changed to a journal beside FILE
 instead of writing the whole cache again (5 s at 100,000 articles): seed readings,
@@ -75,6 +77,10 @@ class _Loaded:
     pages: memo.RenderMemo
     memo: memo.MemoSnapshot
     spare_site: SpareSite | None
+    files: tuple[object, ...]
+    """FILE and JOURNAL as this cache last read or wrote them (see _stamp): a process that
+    holds a cache across builds (`sitegen watch`) appends to the journal only while no
+    other process has changed either since."""
     torn: bool = False
     """The journal ended in a torn entry: the next save is a full one, which drops it."""
 
@@ -82,21 +88,22 @@ class _Loaded:
 class BuildCache:
     """What one build can hand the next to save work (see the module's docstring)."""
 
-    def __init__(self, remember_pages: bool = True) -> None:
+    def __init__(self) -> None:
         self.seeds: dict[str, ingest.SeedReading] = {}
         self.terms = assign.TermIndex()
         self.analyses: dict[tuple[object, ...], analyze.StoryAnalysis] = {}
-        self.remember_pages = remember_pages
-        self.pages = memo.RenderMemo(keep_pages=remember_pages)
+        self.pages = memo.RenderMemo()
         self.site_paths: dict[Path, frozenset[str]] = {}
         """Output folder -> the files the last build left there."""
         self.spare_site: SpareSite | None = None
         """What the last build set aside to stage the next one into (see write_site)."""
+        self.kept_at: Path | None = None
+        """Where the cache is kept on disk (FILE), when it is (see load and save)."""
         self._loaded: _Loaded | None = None
 
     def forget_site(self) -> None:
         """After a failed write: the output may not be what the memo says."""
-        self.pages = memo.RenderMemo(keep_pages=self.remember_pages)
+        self.pages = memo.RenderMemo()
         self.site_paths = {}
         self.spare_site = None
 
@@ -126,22 +133,30 @@ class BuildCache:
         progress("analyze", len(stories), len(stories))
         return analyses
 
-    def save(self, path: Path) -> tuple[Problem, ...]:
-        """Keep the reusable work on disk for the next `sitegen build`: what changed since
-        the load, appended to the journal, or the whole cache (atomically: a killed build
-        leaves the previous file). A cache that cannot be saved is a warning: the site is
-        built all the same."""
+    def save(self) -> tuple[Problem, ...]:
+        """Keep the reusable work on disk (at `kept_at`) for the next build: what changed
+        since the load or the last save, appended to the journal, or the whole cache
+        (atomically: a killed build leaves the previous file). A cache that cannot be
+        saved is a warning: the site is built all the same."""
+        path = self.kept_at
+        if path is None:
+            return ()
         loaded, self._loaded = self._loaded, None
         journal = path.with_name(JOURNAL)
         try:
-            entry = self._changes(loaded) if loaded is not None else None
-            if entry is not None and loaded is not None and loaded.entries < JOURNAL_ENTRIES \
-                    and loaded.journal + len(entry) <= JOURNAL_SHARE * loaded.size:
+            changes = self._changes(loaded) \
+                if loaded is not None and loaded.files == _stamp(path) else None
+            if changes is not None and loaded is not None and loaded.entries < JOURNAL_ENTRIES \
+                    and loaded.journal + len(changes[0]) <= JOURNAL_SHARE * loaded.size:
+                entry, shared = changes
                 # a journal of another full save, left by a killed build, is replaced
                 with journal.open("ab" if loaded.journal else "wb") as out:
                     if not loaded.journal:
                         out.write(_version() + loaded.base.encode() + b"\n")
                     out.write(_ENTRY.pack(len(entry), _digest(entry)) + entry)
+                self._loaded = self._snapshot(
+                    loaded.base, loaded.shared + shared, loaded.size,
+                    loaded.journal + _ENTRY.size + len(entry), loaded.entries + 1)
                 return ()
             self._save_whole(path)
         except OSError as exc:
@@ -152,6 +167,8 @@ class BuildCache:
         # names that one), so failing to remove it costs only its space
         with contextlib.suppress(OSError):
             journal.unlink(missing_ok=True)
+        if self._loaded is not None:  # the journal is gone since the snapshot was taken
+            self._loaded = replace(self._loaded, files=_stamp(path))
         return ()
 
     def _save_whole(self, path: Path) -> None:
@@ -164,28 +181,41 @@ class BuildCache:
             with _no_gc(), temporary.open("wb") as out:
                 out.write(_version())
                 pickle.dump(saved, out, protocol=pickle.HIGHEST_PROTOCOL)
+                size = out.tell()
             os.replace(temporary, path)
         except OSError:
             temporary.unlink(missing_ok=True)
             raise
+        self.terms.record_changes()
+        self._loaded = self._snapshot(saved["base"], saved["shared"], size, 0, 0)
 
-    def _changes(self, loaded: _Loaded) -> bytes | None:
-        """A journal entry taking the cache as loaded to this one; None when a full save
-        is due (the term index or page memo was made anew, or the journal was torn)."""
+    def _snapshot(self, base: str, shared: list[object], size: int, journal: int,
+                  entries: int, torn: bool = False) -> _Loaded:
+        """The cache as it is now on disk (see _Loaded), for the next save to compare with."""
+        assert self.kept_at is not None
+        return _Loaded(base, shared, size, journal, entries, dict(self.seeds), self.terms,
+                       dict(self.analyses), self.pages, self.pages.snapshot(),
+                       self.spare_site, _stamp(self.kept_at), torn)
+
+    def _changes(self, loaded: _Loaded) -> tuple[bytes, list[object]] | None:
+        """A journal entry taking the cache as loaded to this one, and the objects it adds
+        to the ones entries name; None when a full save is due (the term index or page
+        memo was made anew, or the journal was torn)."""
         terms = self.terms.take_changes()
         if loaded.torn or terms is None or self.terms is not loaded.terms \
                 or self.pages is not loaded.pages:
             return None
         seeds, seeds_gone = memo.dict_changes(loaded.seeds, self.seeds)
         analyses, analyses_gone = memo.dict_changes(loaded.analyses, self.analyses)
-        entry = {"shared": _shared(seeds.values(), analyses.values()),
+        shared = _shared(seeds.values(), analyses.values())
+        entry = {"shared": shared,
                  "seeds": (seeds, seeds_gone), "analyses": (analyses, analyses_gone),
                  "terms": terms, "pages": self.pages.changes(loaded.memo),
                  "spare_site": _spare_changes(loaded.spare_site, self.spare_site)}
         out = io.BytesIO()
         with _no_gc():
             _EntryPickler(out, loaded.shared).dump(entry)
-        return out.getvalue()
+        return out.getvalue(), shared
 
     def _replay(self, entry: dict[str, Any]) -> None:
         for name in ("seeds", "analyses"):
@@ -199,9 +229,12 @@ class BuildCache:
 
 
 def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
-    """The cache the last `sitegen build` saved at `path` (and in the journal beside it),
-    or an empty one (with a warning when there was a file that could not be used)."""
-    cache = BuildCache(remember_pages=False)
+    """The cache the last build saved at `path` (and in the journal beside it), or an
+    empty one (with a warning when there was a file that could not be used); either way
+    kept there by `save`."""
+    cache = BuildCache()
+    cache.kept_at = path
+    stamp = _stamp(path)
     try:
         data = path.read_bytes()
     except OSError:
@@ -231,19 +264,32 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
                 spare_changes.append(changes["spare_site"])
             cache.spare_site = _spare_site(cache.spare_site, spare_changes)
             cache.terms.record_changes()
-            cache._loaded = _Loaded(saved["base"], shared, len(data),
-                                    sum(_ENTRY.size + len(e) for e in journal), len(journal),
-                                    dict(cache.seeds), cache.terms, dict(cache.analyses),
-                                    cache.pages, cache.pages.snapshot(), cache.spare_site,
-                                    torn)
+            cache._loaded = cache._snapshot(saved["base"], shared, len(data),
+                                            sum(_ENTRY.size + len(e) for e in journal),
+                                            len(journal), torn)
+            if cache._loaded.files != stamp:  # saved again while read: not to be extended
+                cache._loaded = replace(cache._loaded, torn=True)
             # Millions of objects, most of them kept to the end of the build: out of the
             # cyclic collector's way, which would otherwise look through all of them again
             # and again (11 s of a 46 s build at 100,000 articles), and first of all as
             # soon as it is enabled again (0.7 s). Freed by reference counting as before.
             gc.freeze()
     except Exception:  # pickle raises anything on damaged data
-        return BuildCache(remember_pages=False), (_corrupt(path),)
+        cache = BuildCache()
+        cache.kept_at = path
+        return cache, (_corrupt(path),)
     return cache, ()
+
+
+def _stamp(path: Path) -> tuple[object, ...]:
+    """Which FILE and JOURNAL are at `path` (inode, size, modification time of each)."""
+    def of(file: Path) -> tuple[int, int, int] | None:
+        try:
+            found = file.stat()
+        except OSError:
+            return None
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
+    return (of(path), of(path.with_name(JOURNAL)))
 
 
 def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:

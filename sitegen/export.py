@@ -86,7 +86,7 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     taken from `previous`, the export the last build wrote (the memo trusts it: see
     RenderMemo.start). orjson, not json: json's encoder in C cannot indent, and its
     Python one took 6.8 s for the 160 MB export of 100,000 articles."""
-    memo = memo or RenderMemo(keep_pages=False)
+    memo = memo or RenderMemo()
     names = [f"{s.story.id}\x00json" for s in site.stories]
     keys = memo.identity_keys("json", site.stories)
     known = [memo.known(name, key) is not None for name, key in zip(names, keys, strict=True)]

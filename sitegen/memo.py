@@ -165,19 +165,15 @@ class _Made:
     key: Any
     """The context's key (key_of, kept on disk as a digest of it: see _digest), or the
     bytes of identity_keys (kept as they are)."""
-    value: Any
-    """What was made (None for pages whose bytes are not kept: they are in the site)."""
     paths: tuple[str, ...] = ()
     """For pages made together (see RenderMemo.pages)."""
 
 
 class RenderMemo:
-    def __init__(self, keep_pages: bool = True) -> None:
-        """`keep_pages`: hold the bytes of every page in memory, as `sitegen watch` does
-        to update its site in place. `sitegen build` keeps only the digests (the pages
-        of 100,000 articles take 3 GB): an unchanged page is then the file already in
-        the site (a Page without content)."""
-        self._keep_pages = keep_pages
+    def __init__(self) -> None:
+        """What each page was made from, not its bytes (the pages of 100,000 articles
+        take 3 GB): an unchanged page is the file already in the site (a Page without
+        content)."""
         self._made: dict[str, _Made] = {}
         self._pending: dict[str, _Made] = {}
         self._context: Any = None
@@ -223,19 +219,19 @@ class RenderMemo:
     def note(self, name: str, key: Any) -> None:
         """Note the thing called `name` as made from a context of this key, where the
         caller keeps what was made (see `known`)."""
-        self._pending[name] = _Made(key, None)
+        self._pending[name] = _Made(key)
 
     def page(self, path: str, context: Any, make: Callable[[], bytes]) -> Page:
         """The page at `path`, as last built when its context is unchanged."""
         key = self.key(context)
         made = self.known(path, key)
         if made is not None:
-            return Page(path, made.value, unchanged=True)
+            return Page(path, None, unchanged=True)
         return self.made_page(path, key, make())
 
     def made_page(self, path: str, key: Any, content: bytes) -> Page:
         """Note a page rendered from a context of this key (see `known`)."""
-        self._pending[path] = _Made(key, content if self._keep_pages else None)
+        self._pending[path] = _Made(key)
         return Page(path, content)
 
     def pages(self, name: str, context: Any, make: Callable[[], Iterable[Page]]) -> list[Page]:
@@ -243,13 +239,9 @@ class RenderMemo:
         key = self.key(context)
         made = self.known(name, key)
         if made is not None:
-            contents = made.value or [None] * len(made.paths)
-            return [Page(path, content, unchanged=True)
-                    for path, content in zip(made.paths, contents, strict=True)]
+            return [Page(path, None, unchanged=True) for path in made.paths]
         pages = list(make())
-        self._pending[name] = _Made(
-            key, [p.content for p in pages] if self._keep_pages else None,
-            tuple(p.path for p in pages))
+        self._pending[name] = _Made(key, tuple(p.path for p in pages))
         return pages
 
     def commit(self, site: Any) -> None:

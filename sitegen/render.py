@@ -173,7 +173,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     With `memo` (started for this theme and these settings), pages whose context did not
     change since the last build are taken from it instead of rendered."""
     info = site.info
-    memo = memo or RenderMemo(keep_pages=False)
+    memo = memo or RenderMemo()
     names, outlets = name_index(site), outlet_index(site)
     site_feed = [_feed_link(info, info.title, "")]
     listed: list[tuple[str, str | None]] = []
@@ -210,7 +210,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
             parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
         for spec, key, made in zip(specs, keys, known, strict=True):
             listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
-            yield (Page(spec.path, made.value, unchanged=True) if made is not None
+            yield (Page(spec.path, None, unchanged=True) if made is not None
                    else memo.made_page(spec.path, key, next(rendered)))
 
     # First, so that the search index can be made from it while the pages are written

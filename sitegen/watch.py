@@ -12,7 +12,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .build import build_site, refresh_search
+from .build import build_site, load_cache, refresh_search
 from .buildcache import BuildCache
 from .config import Config
-from .errors import SitegenError
+from .errors import Problem, SitegenError
 from .ingest import is_editor_leftover
 from .model import BuildReport
 
@@ -62,6 +62,7 @@ class Watcher:
         self._last_event = 0.0
         self._wake = threading.Condition()
         self._cache = BuildCache()
+        """Replaced by the one on disk at the first build (see _build)."""
         self._cached_for: Config | None = None
         self._search_behind = False
         self._search_thread: threading.Thread | None = None
@@ -135,9 +136,16 @@ class Watcher:
         report, error = None, None
         try:
             config = self._load()
-            if config != self._cached_for:  # another configuration: start afresh
-                self._cache, self._cached_for = BuildCache(), config
+            cache_problems: tuple[Problem, ...] = ()
+            if config != self._cached_for:
+                # From what the last build left on disk, saved again after each build: a
+                # fresh cache would redo the whole site at the first new article (112 s
+                # instead of 17 s at 100,000 articles), and a `sitegen build` after the
+                # watcher's builds would render every page again
+                self._cache, cache_problems = load_cache(config)
+                self._cached_for = config
             report = build_site(config, cache=self._cache, search_later=True)
+            report = replace(report, problems=cache_problems + report.problems)
             self._search_behind = config.search
             # What the cache holds lives as long as the watcher: keep the cyclic garbage
             # collector from walking it again and again (a pass over a 10,000-article

@@ -1,6 +1,6 @@
 """Property: building after every change gives, byte for byte, what a clean build of the
-same seeds and state gives, whether the builds share a cache in memory (`sitegen watch`)
-or on disk (`sitegen build`). Random sequences of adding, modifying, deleting and
+same seeds and state gives, whether the builds share a cache in memory, on disk
+(`sitegen build`) or both (`sitegen watch`). Random sequences of adding, modifying, deleting and
 renaming seeds (hypothesis); every file of the site and the state file are compared."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen import build_site, buildcache, load_config
-from sitegen.build import refresh_search
+from sitegen.build import load_cache, refresh_search
 from sitegen.buildcache import BuildCache
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -99,19 +99,25 @@ def build(project: Path, search: bool, cache: BuildCache | None = None,
 
 
 def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
-                                   search: bool, watched: bool = True) -> None:
-    """`watched`: the builds share a BuildCache in memory, as `sitegen watch` makes them;
-    else each build starts from the cache the last one left on disk."""
+                                   search: bool, cache_kept: str = "in memory") -> None:
+    """`cache_kept` "in memory": the builds share a BuildCache; "on disk": each build
+    starts from the cache the last one left on disk; "both": as `sitegen watch` makes
+    them, a BuildCache loaded from disk and saved after each build, the last build
+    starting from what they saved."""
     with tempfile.TemporaryDirectory() as folder:
         live = Path(folder) / "live"
         (live / "seeds").mkdir(parents=True)
         write_seed(live / "seeds", "a.txt", TEXTS[0])
-        cache = BuildCache() if watched else None
+        cache = BuildCache() if cache_kept == "in memory" else None
         build(live, search, cache, search_later=search)
+        if cache_kept == "both":
+            cache = load_cache(load_config(project_dir=live))[0]
         for number, operation in enumerate(operations):
             state_before = (live / ".sitegen/state.json").read_bytes()
             apply(live / "seeds", operation)
-            build(live, search, cache, search_later=search)
+            last = number == len(operations) - 1
+            build(live, search, None if cache_kept == "both" and last else cache,
+                  search_later=search)
             if search and number % 2:  # the watcher catches the index up when news pauses
                 refresh_search(load_config(project_dir=live))
         if search:
@@ -139,7 +145,17 @@ def test_builds_from_the_cache_on_disk_equal_a_clean_build(operations, journal_s
     """Each build saving the cache whole, or its changes to the journal (a small site
     changes by a good share of its cache with every article: past the default share)."""
     with mock.patch.object(buildcache, "JOURNAL_SHARE", journal_share):
-        check_incremental_equals_clean(operations, search=False, watched=False)
+        check_incremental_equals_clean(operations, search=False, cache_kept="on disk")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS, st.sampled_from([0.0, 10.0]))
+def test_builds_keeping_the_cache_in_memory_and_on_disk_equal_a_clean_build(
+        operations, journal_share):
+    """As `sitegen watch` keeps it: the journal appended to build after build by one
+    process, then read by the next `sitegen build`."""
+    with mock.patch.object(buildcache, "JOURNAL_SHARE", journal_share):
+        check_incremental_equals_clean(operations, search=False, cache_kept="both")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

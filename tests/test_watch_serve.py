@@ -4,6 +4,7 @@ server under the base path that tells open pages to reload after each build."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -11,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from sitegen import load_config
+from sitegen import ingest, load_config, render
 from sitegen.serve import RELOAD_PATH, ReloadSignal, make_server
 from sitegen.watch import Watcher
 
@@ -74,6 +75,45 @@ def test_a_burst_of_files_gives_few_builds_and_deletes_and_renames_are_seen(make
         running.wait_for(lambda: running.seeds_in_site() == expected)
     assert all(o.error is None for o in running.outcomes)
     assert any("renamed.txt" in " ".join(o.triggers) for o in running.outcomes)
+
+
+def test_the_watcher_starts_from_the_build_cache_and_keeps_it(make_site, monkeypatch):
+    """The first article to arrive after `sitegen watch` starts is read alone (not the
+    whole archive again), and a `sitegen build` after the watcher's builds renders only
+    what changed since them: the watcher saved the cache it kept."""
+    project = make_site({f"seeds/{n}.txt": unrelated(n) for n in range(8)})
+    an_hour_ago = time.time() - 3600  # not "racy": their readings are trusted
+    for path in project.seeds.iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    project.build()
+    pages = sum(1 for path in project.out.rglob("*.html"))
+    read, rendered = [], []
+    monkeypatch.setattr(ingest, "read_seed_articles", spy(ingest.read_seed_articles, read))
+    monkeypatch.setattr(render, "_render", spy(render._render, rendered))
+    with Running(project) as running:
+        project.write("seeds/new.txt", unrelated(98))
+        running.wait_for(lambda: "new.txt" in running.seeds_in_site())
+    assert [path.name for path, *_ in read] == ["new.txt"]
+    assert all(o.error is None for o in running.outcomes)
+    read.clear()
+    rendered.clear()
+    project.write("seeds/later.txt", unrelated(99))
+    project.build()
+    # new.txt is read again: written within two seconds of its reading, it was "racy"
+    assert sorted(path.name for path, *_ in read) == ["later.txt", "new.txt"]
+    assert 0 < len(rendered) < pages / 2
+
+
+def unrelated(n: int) -> str:
+    """A seed sharing no word with another one: a story of its own."""
+    return f"title: Kx{n}a ly{n}b\n\nMz{n}c nw{n}d ov{n}e pu{n}f qt{n}g rs{n}h."
+
+
+def spy(function, calls: list):
+    def called(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+    return called
 
 
 def test_editor_files_and_the_output_folder_do_not_trigger_builds(make_site):
