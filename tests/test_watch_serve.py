@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from sitegen import ingest, load_config, render
+from sitegen import build_site, ingest, load_config, render, uptodate
+from sitegen.build import load_cache
 from sitegen.serve import RELOAD_PATH, ReloadSignal, make_server
 from sitegen.watch import Watcher
 
@@ -102,6 +103,27 @@ def test_the_watcher_starts_from_the_build_cache_and_keeps_it(make_site, monkeyp
     # new.txt is read again: written within two seconds of its reading, it was "racy"
     assert sorted(path.name for path, *_ in read) == ["later.txt", "new.txt"]
     assert 0 < len(rendered) < pages / 2
+
+
+def test_watched_builds_walk_the_inputs_only_for_a_record_to_compare(make_site,
+                                                                     monkeypatch):
+    """A build that leaves the search index behind (as a watcher's do) records nothing,
+    so the watcher's builds find no record to compare a walk of every input with."""
+    project = make_site({"seeds/a.txt": unrelated(1)})
+    config = load_config(project_dir=project.root)
+    cache = load_cache(config)[0]
+    walks: list = []
+    monkeypatch.setattr(uptodate, "inputs", spy(uptodate.inputs, walks))
+    assert not build_site(config, cache=cache, search_later=True).up_to_date
+    project.write("seeds/b.txt", unrelated(2))
+    assert not build_site(config, cache=cache, search_later=True).up_to_date
+    assert walks == []
+    an_hour_ago = time.time() - 3600  # not "racy": a build records them
+    for path in project.seeds.iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    project.build()  # `sitegen build` records its inputs: the watcher may find it is done
+    assert build_site(config, cache=cache, search_later=True).up_to_date
+    assert len(walks) == 2
 
 
 def unrelated(n: int) -> str:
