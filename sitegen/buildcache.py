@@ -22,6 +22,7 @@ holds a good share of the cache's size, the next build saves the whole cache ane
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import io
@@ -377,9 +378,13 @@ def _corrupt(path: Path) -> Problem:
                    "corrupt cache file; every seed was read again")
 
 
+@functools.cache
 def _version() -> bytes:
     """A header naming the code that wrote a cache: sitegen's source files (path, size,
-    modification time) and the Python that ran it. Another one's cache is not read."""
+    modification time) and the Python that ran it. Another one's cache is not read.
+    Worked out once per process, when its first build starts: code replaced while it
+    runs (an upgrade during a watcher's session) must not pass for the code that made
+    its cache."""
     digest = hashlib.sha256(sys.version.encode())
     for folder, _, names in sorted(os.walk(_CODE)):
         for name in sorted(n for n in names if n.endswith(".py")):
