@@ -2,12 +2,17 @@
 from writing one new seed file to its story page and the front page being updated.
 Prints every arrival and the median (issue target: at most 1 s for N = 10,000).
 
-    python benchmarks/watch_latency.py [--articles 10000] [--arrivals 20]
+    python benchmarks/watch_latency.py [--articles 10000] [--arrivals 20] [--project DIR]
+
+`--project` watches a project already made, such as the 100,000-article one
+`build_speed.py --sizes 100000` leaves in its work folder (built already, so the watcher
+starts from its build cache, as it would for a user), and leaves the arrivals in it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -36,7 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--arrivals", type=int, default=20)
+    parser.add_argument("--project", type=Path,
+                        help="watch this project (its seeds, built or not) instead of a new "
+                             "one of --articles articles; the arrivals are left in it")
     args = parser.parse_args()
+    if args.project:  # the next articles of the generator: new names, later than the others
+        args.articles = sum(1 for _ in (args.project / "seeds").glob("*.md"))
     articles = list(generate(args.articles + args.arrivals))
     initial = articles[: args.articles]
     # News arrives as it happens: each arrival is dated after everything in the site, so
@@ -44,11 +54,13 @@ def main() -> None:
     latest = max(a.day for a in initial)
     arriving = [replace(a, day=latest + timedelta(days=1 + n // 5))
                 for n, a in enumerate(articles[args.articles:])]
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.nullcontext(args.project) if args.project \
+            else tempfile.TemporaryDirectory() as folder:
         project = Path(folder)
-        (project / "seeds").mkdir()
-        for article in initial:
-            (project / "seeds" / f"{article.name}.md").write_text(article.markdown())
+        if not args.project:
+            (project / "seeds").mkdir()
+            for article in initial:
+                (project / "seeds" / f"{article.name}.md").write_text(article.markdown())
         log = (project / "watch.log").open("w")  # the watcher ignores this folder's other files
         watcher = subprocess.Popen([sys.executable, "-m", "sitegen", "watch"], cwd=project,
                                    stdout=log, stderr=subprocess.STDOUT)
