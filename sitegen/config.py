@@ -79,7 +79,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How many nearest articles each article is compared with when clustering.",
             _positive_int),
     Setting("pagination.per_page", 20,
-            "Stories per page on the front page, archives and name pages.", _positive_int),
+            "Stories per page of the front page's older stories (page/<n>/); the front "
+            "page itself holds up to twice as many less one.", _positive_int),
     Setting("search.enabled", True,
             "Build the static search index (Pagefind) and the search page.", lambda v: None
             if isinstance(v, bool) else "must be true or false"),

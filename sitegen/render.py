@@ -220,7 +220,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         _PageSpec("index.html", listing.path + "index.html", newest, (),
                   memo.key(("index.html", Keyed((
                       listing.path, listing.title, memo.identities(listing.stories),
-                      listing.number, listing.pages, listing.crumbs)))),
+                      listing.number, listing.previous, listing.next, listing.crumbs)))),
                   {"listing": listing, "stories": listing.stories})
         for listing in browse.paginate("", info.title, site.stories, info.per_page)])
     yield page("list.html", "updated/index.html", newest, title="Recently updated",

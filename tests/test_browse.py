@@ -19,14 +19,43 @@ def test_front_page_is_paginated_with_prev_and_next_links(make_site):
     project = make_site({**seeds(), "sitegen.toml": "[pagination]\nper_page = 2\n"})
     project.build()
     assert len(project.stories()) == 6
-    first, second, third = project.page(""), project.page("page/2/"), project.page("page/3/")
-    assert len(first.select(".story-card")) == 2 and len(third.select(".story-card")) == 2
+    # numbered from the oldest: page 1 holds the oldest stories, the front the newest
+    first, second, third = project.page(""), project.page("page/2/"), project.page("page/1/")
+    assert [len(p.select(".story-card")) for p in (first, second, third)] == [2, 2, 2]
+    assert first.find("a", rel="prev") is None
     assert first.find("a", rel="next")["href"] == "page/2/"
     assert second.find("a", rel="prev")["href"] == "../../"
-    assert second.find("a", rel="next")["href"] == "../../page/3/"
+    assert second.find("a", rel="next")["href"] == "../../page/1/"
+    assert third.find("a", rel="prev")["href"] == "../../page/2/"
     assert third.find("a", rel="next") is None
+    assert "Page 1" in third.select_one(".pagination").get_text()
     titles = [a.get_text() for p in (first, second, third) for a in p.select(".story-card h2 a")]
-    assert sorted(titles) == sorted(s["title"] for s in project.stories())
+    assert titles == [s["title"] for s in project.stories()]  # the front page's order
+
+
+def test_new_stories_leave_the_numbered_pages_as_they_were(make_site):
+    """Each new story changes the front page alone, until the front page holds twice
+    `per_page` stories and the oldest `per_page` of them become a new numbered page: a
+    link to a numbered page keeps showing the same stories, and a large site does not
+    rewrite its whole list for each new story."""
+    project = make_site({**seeds(), "sitegen.toml": "[pagination]\nper_page = 2\n"})
+    project.build()
+    numbered = {path: (project.out / path).read_bytes() for path in ("page/1/index.html",
+                                                                     "page/2/index.html")}
+    project.write("seeds/new1.md", "---\ntitle: Ferry strike called off\ndate: 2025-06-01\n"
+                  "---\nFerry crews called off the strike. Ferry crews voted.")
+    project.build()
+    assert len(project.page("").select(".story-card")) == 3
+    assert {path: (project.out / path).read_bytes() for path in numbered} == numbered
+    assert not (project.out / "page/3").exists()
+    project.write("seeds/new2.md", "---\ntitle: Lighthouse keeper retires\n"
+                  "date: 2025-06-02\n---\nThe last lighthouse keeper retired today.")
+    project.build()
+    newest = project.page("page/3/")
+    assert [a.get_text() for a in newest.select(".story-card h2 a")] == [
+        s["title"] for s in project.stories()[2:4]]
+    assert newest.find("a", rel="next")["href"] == "../../page/2/"
+    assert (project.out / "page/1/index.html").read_bytes() == numbered["page/1/index.html"]
 
 
 def test_archive_by_year_month_and_day_and_undated(make_site):
