@@ -21,7 +21,6 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -110,13 +109,9 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
     documents = [f"{t}\n{t}\n{a.text}" for t, a in zip(titles, articles, strict=True)]  # no signal
     leads = [f"{t}\n{t}\n{a.text[:LEAD_CHARS]}" for t, a in zip(titles, articles, strict=True)]
 
-    def fit(parts: Sequence[str]) -> list[Any]:
-        return [_word_counts(documents) if part == "words" else _char_tfidf(leads)
-                for part in parts]
-
-    words, char_matrix = [found for made in parallel.imap_chunked(
-        fit, ["words", "chars"], chunk=1, serial_below=_fork_if_large(len(articles), 2))
-        for found in made]
+    words, char_matrix = parallel.side_by_side(
+        [lambda: _word_counts(documents), lambda: _char_tfidf(leads)],
+        fork=len(articles) >= FORK_FROM)
     if words is None:  # nothing but stop words anywhere: every article stands alone
         empty = sp.csr_matrix((len(articles), 1), dtype=np.float32)
         return Vectors(empty, empty, np.array([""]))
@@ -171,16 +166,15 @@ def neighbour_edges(vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
     df = np.bincount(vectors.words.indices, minlength=vectors.words.shape[1])
     rare = vectors.words[:, np.flatnonzero(df <= RARE_DF)].tocsr()
 
-    def candidates(_: Sequence[None]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def candidates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each row's candidates (rows, columns) and their cosine similarity."""
         from . import kernels  # numba: only builds that cluster afresh import it
         rows, cols = kernels.top_products(rare, CANDIDATES_PER_K * k)
         pairs, pair_of = np.unique(np.minimum(rows, cols).astype(np.int64) * n
                                    + np.maximum(rows, cols), return_inverse=True)
-        return [(rows, cols, kernels.pair_dots(vectors.combined, pairs, n)[pair_of])]
+        return rows, cols, kernels.pair_dots(vectors.combined, pairs, n)[pair_of]
 
-    [(rows, cols, sims)] = next(parallel.imap_chunked(
-        candidates, [None], chunk=1, serial_below=_fork_if_large(n, 1)))
+    [(rows, cols, sims)] = parallel.side_by_side([candidates], fork=n >= FORK_FROM)
     if not len(rows):
         return np.array([], dtype=np.int64), np.array([], dtype=np.float32)
     best = _top_per_row(rows, cols, sims, k)
@@ -188,12 +182,6 @@ def neighbour_edges(vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
     kept, first = np.unique(np.minimum(rows[best], cols[best]).astype(np.int64) * n
                             + np.maximum(rows[best], cols[best]), return_index=True)
     return kept, sims[best][first]
-
-
-def _fork_if_large(articles: int, items: int) -> int:
-    """imap_chunked's serial_below for `items` pieces of work on `articles`: forked
-    workers from FORK_FROM articles, else this process."""
-    return 1 if articles >= FORK_FROM else items + 1
 
 
 def _top_per_row(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,

@@ -100,6 +100,16 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
         _inherited.clear()
 
 
+def side_by_side(tasks: Sequence[Callable[[], Result]], fork: bool) -> list[Result]:
+    """The result of each task (a function of nothing), in order: with `fork`, each in a
+    worker forked for it, side by side on the cores (work that also should not leave
+    what it loads in this process's memory), else here, one after the other."""
+    # workers are sent numbers (they have the tasks, forked): closures do not pickle
+    results = imap_chunked(lambda chunk: [tasks[chunk[0]]()], range(len(tasks)), chunk=1,
+                           serial_below=1 if fork else len(tasks) + 1)
+    return [result for [result] in results]
+
+
 def threaded(function: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
     """`function` of each item, in order, on a thread per core: for compiled code that lets
     go of the GIL (kernels.py), which threads run side by side without copying anything.
