@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from sitegen import buildcache, cluster, export, load_config, parallel, render, search, write
-from sitegen.build import build_site
+from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
 from sitegen.search import story_record
 from tests.conftest import wait_until
@@ -204,6 +204,31 @@ def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
     assert not (cache / buildcache.JOURNAL).exists()
     clean = make_site(name="clean")
     assert built(clean, 15) == without_stamp(project)
+
+
+def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrote(
+        make_site, monkeypatch):
+    """A watcher holds its cache between builds; a `sitegen build` run meanwhile appends
+    to the journal. The watcher's next save must not append an entry made against the
+    cache as it knew it (its objects named by places in a list it never saw): it saves
+    the cache whole, and the cache on disk is then the watcher's, loading cleanly."""
+    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 10.0)
+    project = make_site()
+    built(project, 4)
+    config = load_config(None, project_dir=project.root)
+    held = load_cache(config)[0]
+    cache = project.root / ".sitegen" / "cache"
+    for number, cache_given in ((4, held), (5, None), (6, held)):
+        seed(project, number)
+        settle(project)
+        build_site(config, cache=cache_given, search_later=cache_given is not None)
+        if number == 4:
+            assert (cache / buildcache.JOURNAL).exists()  # the watcher's first: appended
+    assert not (cache / buildcache.JOURNAL).exists()  # the second: saved whole
+    loaded, problems = buildcache.load(cache / buildcache.FILE)
+    assert problems == ()
+    assert sorted(loaded.seeds) == sorted(held.seeds) and len(loaded.seeds) == 7
+    assert len(loaded.terms.docs) == 7
 
 
 @pytest.mark.parametrize("limit", ["share", "entries"])
