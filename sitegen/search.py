@@ -7,11 +7,13 @@ it belongs to; a lean record per story takes a tenth of that and grows with the 
 
 The records are made from the stories.json export (so the index always matches the pages
 it comes with) as small HTML documents in a folder of the project's cache, side by side
-in one folder per shard; each carries its story's address as metadata (STORY_META),
-which the search page links to. A folder per record, at the story's own path, made and
-removed a folder with each file (53,000 of each at 100,000 articles); on a file system
-that skips recently removed inodes when it makes new ones (ext4 without a journal),
-those removals slowed the making of every file after them.
+in one folder per shard, and kept from one build to the next: a build writes only the
+records of the stories that changed (see _update_records); each carries its story's
+address as metadata (STORY_META), which the search page links to. A folder per record,
+at the story's own path, made and removed a folder with each file (53,000 of each at
+100,000 articles); on a file system that skips recently removed inodes when it makes new
+ones (ext4 without a journal), those removals slowed the making of every file after
+them.
 Pagefind's program (the `pagefind[bin]` package ships it) indexes that folder in the
 background, on another core, while the build renders and writes the pages; the shards
 it made come back as Pages, the ones the site has already as its files, unchanged.
@@ -29,8 +31,8 @@ indexes 600 stories again rather than all; at 100,000 (53,000), 3,300 (30 s for 
 Records and bundle files are thousands of files. The indexing process lists the new
 shards' files for the build, which moves them into the site (Page.source) rather than
 writing each again: at 100,000 articles, 54,000 files, whose writing took 35 s of a cold
-build's writer (py-spy). The records are removed in the background once the site is
-written (see _remove_when_done).
+build's writer (py-spy). What is left of them is removed in the background once the
+site is written (see _remove_when_done).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -58,7 +60,7 @@ from pagefind.service import get_executable
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
 from .export import scan_stories
-from .files import relative_files
+from .files import exclusive, relative_files
 from .model import Page
 
 BUNDLE = "pagefind"
@@ -103,7 +105,7 @@ class Indexing:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from sitegen.search import _index; "
                  "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language,
-                 str(os.getpid()), str(site), str(SHARD_SCALE)],
+                 str(os.getpid()), str(site), str(SHARD_SCALE), str(work_dir / RECORDS)],
                 stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": found}, start_new_session=True)
         except OSError as exc:
@@ -160,8 +162,7 @@ def _work_folder(parent: Path) -> Path:
     """A new folder in `parent`, named after this process; the folders of processes that
     are gone (a build killed before it could remove its own) are removed first. In the
     project's cache rather than the system's temporary folder, which nothing would clear
-    of them, and where they hold the records of a whole index (200 MB at 100,000
-    articles)."""
+    of them, and where they hold a whole index's files (54,000 at 100,000 articles)."""
     parent.mkdir(parents=True, exist_ok=True)
     for left in parent.iterdir():
         owner = left.name.partition("-")[0]
@@ -180,6 +181,10 @@ def _running(pid: int) -> bool:
     return True
 
 
+RECORDS = "records"
+"""In the indexing folder: the records, kept from one build to the next."""
+RECORDS_WAIT = 600.0
+"""Seconds an indexer waits for another to be done with the records."""
 NOTHING_TO_INDEX = 3
 """_index's exit status for an export without stories (Pagefind refuses an empty folder)."""
 _PACKED = "bundle.pickle"
@@ -188,14 +193,17 @@ the bundle, where the file is); the shards the site has already; every shard, in
 order)."""
 
 
-def _index(folder: str, language: str, build: str, site: str, shard_scale: str) -> int:
-    """In the indexing process, started by the process `build` (a pid): the records of the
-    stories in `folder`/stories.json, in shards (shard_count, by `shard_scale`); Pagefind's
-    index of each shard that the `site` folder does not have already, in `folder`/bundle,
-    listed in `folder`/bundle.pickle. Returns the exit status; a process forked at the
-    end removes the records."""
+def _index(folder: str, language: str, build: str, site: str, shard_scale: str,
+           records: str = "") -> int:
+    """In the indexing process, started by the process `build` (a pid): Pagefind's index
+    of each shard (shard_count, by `shard_scale`) of the stories in `folder`/stories.json
+    that the `site` folder does not have already, in `folder`/bundle, listed in
+    `folder`/bundle.pickle, from the records kept in `records` (see _update_records; by
+    default made in `folder`, for this index alone). Returns the exit status; a process
+    forked at the end removes `folder`."""
     work = Path(folder) / "work"
     export = Path(folder) / EXPORT
+    kept_records = Path(records) if records else work / RECORDS
     try:
         shards = _shards(export, float(shard_scale), language)
         if not shards:
@@ -203,38 +211,91 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str) 
         program = get_executable()
         if program is None:
             raise FileNotFoundError("the pagefind program is not installed")
-        kept = [shard for shard, _ in shards if (Path(site) / BUNDLE / shard / _ENTRY).is_file()]
-        to_make = [(shard, members) for shard, members in shards if shard not in kept]
-        shard_of = {story_id: shard for shard, members in to_make for story_id in members}
-        for shard, _ in to_make:
-            (work / "records" / shard).mkdir(parents=True)
-        for number, (story_id, text) in enumerate(scan_stories(_blocks(export))):
-            if story_id in shard_of:
-                path = work / "records" / shard_of[story_id] / f"{number}.html"
-                path.write_text(story_record(orjson.loads(text)), encoding="utf-8")
-        _one_core()
+        kept = [shard.name for shard in shards
+                if (Path(site) / BUNDLE / shard.name / _ENTRY).is_file()]
+        to_make = [shard for shard in shards if shard.name not in kept]
         made: list[tuple[str, str]] = []
-        for shard, _ in to_make:
-            bundle = Path(folder) / "bundle" / shard
-            status = subprocess.run(
-                [str(program), "--site", str(work / "records" / shard), "--output-path",
-                 str(bundle), "--force-language", language.split("-")[0], "--quiet"],
-                stdin=subprocess.DEVNULL, check=False).returncode
-            if status != 0:
-                return status
-            # the entry last: a site updated in place has the whole shard once it has that
-            files = sorted((path for path in bundle.rglob("*") if path.is_file()),
-                           key=lambda path: (path.name == _ENTRY, path))
-            made += [(f"{shard}/{path.relative_to(bundle).as_posix()}", str(path))
-                     for path in files]
+        # one indexer at a time may change the records: a build's, and the one `sitegen
+        # watch` runs when news pauses (without the build lock)
+        with exclusive(kept_records / ".lock", RECORDS_WAIT):
+            _update_records(kept_records, to_make, export, shards[0].count)
+            _one_core()
+            for shard in to_make:
+                bundle = Path(folder) / "bundle" / shard.name
+                status = subprocess.run(
+                    [str(program), "--site", str(kept_records / shard.slot), "--output-path",
+                     str(bundle), "--force-language", language.split("-")[0], "--quiet"],
+                    stdin=subprocess.DEVNULL, check=False).returncode
+                if status != 0:
+                    return status
+                # the entry last: a site updated in place has the whole shard once it has that
+                files = sorted((path for path in bundle.rglob("*") if path.is_file()),
+                               key=lambda path: (path.name == _ENTRY, path))
+                made += [(f"{shard.name}/{path.relative_to(bundle).as_posix()}", str(path))
+                         for path in files]
         with (Path(folder) / _PACKED).open("wb") as out:
-            pickle.dump((made, kept, [shard for shard, _ in shards]), out, protocol=5)
+            pickle.dump((made, kept, [shard.name for shard in shards]), out, protocol=5)
         return 0
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, TimeoutError) as exc:
         print(exc)
         return 2
     finally:
         _remove_when_done(Path(folder), orphaned=os.getppid() != int(build))
+
+
+def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) -> None:
+    """Make the folder of each of `shards` in `root` hold exactly the records of its
+    stories, writing only the ones whose story changed since they were written (the
+    manifest beside each folder names its records with their stories' digests, and the
+    code that wrote them: other code may write other records). A new
+    article changes a record or two, not the 3,300 of its shard (at 100,000 articles),
+    which took 1.8 s to write right after the last build's were removed (see the note on
+    ext4 above): the records stay from one build to the next. A folder without its
+    manifest (a build killed while changing it) is written anew; folders of another
+    number of shards go."""
+    root.mkdir(parents=True, exist_ok=True)
+    code = _code_digest().hex()
+    for left in root.iterdir():
+        if left.name != ".lock" and not (left.name.startswith(f"{count}-")
+                                         and not left.name.endswith(".tmp")):
+            if left.is_dir():
+                shutil.rmtree(left)
+            else:
+                left.unlink()
+    to_write: dict[bytes, Path] = {}
+    manifests: dict[Path, dict[str, str]] = {}
+    for shard in shards:
+        folder, manifest = root / shard.slot, root / f"{shard.slot}.json"
+        try:
+            kept = json.loads(manifest.read_bytes())
+            written = kept["records"] if kept["code"] == code else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            written = {}
+            shutil.rmtree(folder, ignore_errors=True)  # what it holds is not known
+        manifest.unlink(missing_ok=True)  # until the folder is as the new one will say
+        folder.mkdir(exist_ok=True)
+        present = {entry.name for entry in os.scandir(folder)}
+        wanted = {_record_name(story_id): (story_id, digest.hex())
+                  for story_id, digest in shard.members}
+        for name in present - wanted.keys():
+            (folder / name).unlink()
+        for name, (story_id, digest) in wanted.items():
+            if name not in present or written.get(name) != digest:
+                to_write[story_id] = folder / name
+        manifests[manifest] = {name: digest for name, (_, digest) in wanted.items()}
+    if to_write:
+        for story_id, text in scan_stories(_blocks(export)):
+            if (path := to_write.get(story_id)) is not None:
+                path.write_text(story_record(orjson.loads(text)), encoding="utf-8")
+    for manifest, names in manifests.items():
+        temporary = manifest.with_name(f".{manifest.name}.tmp")
+        temporary.write_bytes(orjson.dumps({"code": code, "records": names}))
+        os.replace(temporary, manifest)
+
+
+def _record_name(story_id: bytes) -> str:
+    """A record's file (its address in the index: the story's is its STORY_META)."""
+    return hashlib.blake2b(story_id, digest_size=8).hexdigest() + ".html"
 
 
 def _one_core() -> None:
@@ -248,8 +309,8 @@ def _one_core() -> None:
 
 
 def _remove_when_done(folder: Path, orphaned: bool) -> None:
-    """Remove `folder` (the records and what is left of the bundle: 53,000 files at
-    100,000 articles) from a forked process once the build is done with it: when the
+    """Remove `folder` (what is left of the bundle, and the records when they are not
+    kept) from a forked process once the build is done with it: when the
     build closes its end of this process's standard input (Indexing.close, after the site
     is written), or dies. Not before: files removed while the build made others slowed
     the making of those (see the module's note on ext4). An orphan (its build killed)
@@ -288,30 +349,52 @@ def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:
     return count
 
 
-def _shards(export: Path, scale: float, language: str) -> list[tuple[str, list[bytes]]]:
-    """(folder name, [story id as JSON]) of each shard that has stories (shard_count of
-    them, by `scale`), from the export at `export` (read a block at a time). The name is
-    a digest of all that makes the shard's bundle (its stories as exported, the code that
-    makes their records, the language, Pagefind's version), so a bundle in the site under
-    that name is this one."""
+@dataclass(frozen=True)
+class _Shard:
+    name: str
+    """The bundle's folder in the site: a digest of all that makes the bundle (its
+    stories as exported, the code that makes their records, the language, Pagefind's
+    version), so a bundle in the site under that name is this one."""
+    count: int
+    """How many shards the stories are cut into (see shard_count)."""
+    place: int
+    members: list[tuple[bytes, bytes]]
+    """(story id as JSON, digest of the story as exported) of each of its stories."""
+
+    @property
+    def slot(self) -> str:
+        """Its folder of records (see _update_records)."""
+        return f"{self.count}-{self.place}"
+
+
+def _shards(export: Path, scale: float, language: str) -> list[_Shard]:
+    """Each shard that has stories (shard_count of them, by `scale`), from the export at
+    `export` (read a block at a time)."""
     stories = [(story_id, len(text), hashlib.blake2b(text, digest_size=16).digest())
                for story_id, text in scan_stories(_blocks(export))]
     count = shard_count(len(stories), scale)
-    made_by = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest() + \
-        f"{_pagefind_version()}\0{language}\0".encode()
+    made_by = _code_digest() + f"{_pagefind_version()}\0{language}\0".encode()
     members: list[list[tuple[bytes, int, bytes]]] = [[] for _ in range(count)]
     for story in stories:
         number = int.from_bytes(hashlib.blake2b(orjson.loads(story[0]).encode(),
                                                 digest_size=8).digest())
         members[number % count].append(story)
     shards = []
-    for shard in filter(None, members):
+    for place, shard in enumerate(members):
+        if not shard:
+            continue
         shard.sort()
         digest = hashlib.blake2b(made_by, digest_size=10)
         for _, length, text_digest in shard:
             digest.update(b"%d\0%s" % (length, text_digest))
-        shards.append((digest.hexdigest(), [story_id for story_id, _, _ in shard]))
+        shards.append(_Shard(digest.hexdigest(), count, place,
+                             [(story_id, text_digest) for story_id, _, text_digest in shard]))
     return shards
+
+
+def _code_digest() -> bytes:
+    """This module's source: what makes the records (and with them the bundles)."""
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest()
 
 
 def _blocks(path: Path, size: int = 1 << 22) -> Iterator[bytes]:

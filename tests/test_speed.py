@@ -268,7 +268,11 @@ def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
     late = [s["id"] for s in stories if any(a["seed"] == "late.txt" for a in s["articles"])]
     assert len(stories) > 2 and serialized == late  # the other stories are as they were
     taken = without_stamp(project)
-    shutil.rmtree(project.root / ".sitegen" / "cache")  # every story serialized anew
+    # every story serialized anew, once the last build's indexing folder is gone (its
+    # removal, in the background, and this one would trip over each other)
+    indexing = project.root / ".sitegen" / "cache" / "indexing"
+    assert wait_until(lambda: [path.name for path in indexing.iterdir()] == [search.RECORDS])
+    shutil.rmtree(project.root / ".sitegen" / "cache")
     project.build()
     assert len(serialized) == len(stories) + len(late)
     assert without_stamp(project) == taken
@@ -428,6 +432,53 @@ def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
     gone = set(before) - set(after)
     assert len(gone) == 1 and not (bundle / gone.pop()).exists()
     assert all(after[shard] == before[shard] for shard in set(after) & set(before))
+
+
+def test_search_records_are_kept_and_only_a_changed_story_s_is_written_again(
+        make_site, monkeypatch):
+    """The records stay in the cache between builds, a folder per shard: after one new
+    article only its story's record is written again (the others are the very files),
+    and when the number of shards changes the old folders go."""
+    project = built_in_shards(make_site, monkeypatch)
+    records = project.root / ".sitegen" / "cache" / "indexing" / search.RECORDS
+
+    def kept() -> dict[str, tuple[int, int]]:
+        """Each record (shard folder/file) -> its inode and modification time."""
+        return {f"{path.parent.name}/{path.name}": (path.stat().st_ino, path.stat().st_mtime_ns)
+                for path in records.glob("*/*.html")}
+
+    before = kept()
+    assert len(before) == len(project.stories()) == 5
+    assert {name.partition("/")[0] for name in before} <= {f"4-{n}" for n in range(4)}
+    project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
+                  + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
+    settle(project)
+    project.build()
+    after = kept()
+    assert len(project.stories()) == 5 and after.keys() == before.keys()
+    assert sum(after[name] != before[name] for name in after) == 1
+    harbour = project.story_of("harbour-2.txt")["url"]
+    changed = next(name for name in after if after[name] != before[name])
+    assert harbour in (records / changed).read_text(encoding="utf-8")
+    # a folder whose manifest is gone (a build killed while changing it) is made anew
+    slot = changed.partition("/")[0]
+    (records / f"{slot}.json").unlink()
+    (records / slot / "stray.html").write_text("left behind", encoding="utf-8")
+    project.write("seeds/harbour-3.txt", "title: Ships leave Calder\ndate: 2025-05-03\n\n"
+                  + DISTINCT_NEWS["harbour"] + " The first ships left the port at dawn.")
+    settle(project)
+    project.build()
+    again = kept()
+    assert len(project.stories()) == 5 and again.keys() == after.keys()
+    assert all((again[name] != after[name]) == name.startswith(f"{slot}/") for name in again)
+    monkeypatch.setattr(search, "SHARD_SCALE", 12.0)  # one shard
+    project.write("seeds/flood-2.txt", "title: Orwen floods again\ndate: 2025-05-03\n\n"
+                  + DISTINCT_NEWS["flood"])
+    settle(project)
+    project.build()
+    assert {name.partition("/")[0] for name in kept()} == {"1-0"}
+    assert len(kept()) == len(project.stories())
+    assert sorted(path.name for path in records.iterdir()) == [".lock", "1-0", "1-0.json"]
 
 
 def test_the_files_of_new_search_shards_are_moved_into_the_site(make_site, monkeypatch):
