@@ -447,14 +447,18 @@ def test_search_records_are_kept_and_only_a_changed_story_s_is_written_again(
         return {f"{path.parent.name}/{path.name}": (path.stat().st_ino, path.stat().st_mtime_ns)
                 for path in records.glob("*/*.html")}
 
+    def add(name: str, title: str, day: int, text: str) -> dict[str, tuple[int, int]]:
+        """A seed more, a build; the records after it."""
+        project.write(f"seeds/{name}.txt", f"title: {title}\ndate: 2025-05-0{day}\n\n{text}")
+        settle(project)
+        project.build()
+        return kept()
+
     before = kept()
     assert len(before) == len(project.stories()) == 5
     assert {name.partition("/")[0] for name in before} <= {f"4-{n}" for n in range(4)}
-    project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
-                  + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
-    settle(project)
-    project.build()
-    after = kept()
+    after = add("harbour-2", "Calder strike over", 2,
+                DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
     assert len(project.stories()) == 5 and after.keys() == before.keys()
     assert sum(after[name] != before[name] for name in after) == 1
     harbour = project.story_of("harbour-2.txt")["url"]
@@ -464,20 +468,14 @@ def test_search_records_are_kept_and_only_a_changed_story_s_is_written_again(
     slot = changed.partition("/")[0]
     (records / f"{slot}.json").unlink()
     (records / slot / "stray.html").write_text("left behind", encoding="utf-8")
-    project.write("seeds/harbour-3.txt", "title: Ships leave Calder\ndate: 2025-05-03\n\n"
-                  + DISTINCT_NEWS["harbour"] + " The first ships left the port at dawn.")
-    settle(project)
-    project.build()
-    again = kept()
+    again = add("harbour-3", "Ships leave Calder", 3,
+                DISTINCT_NEWS["harbour"] + " The first ships left the port at dawn.")
     assert len(project.stories()) == 5 and again.keys() == after.keys()
     assert all((again[name] != after[name]) == name.startswith(f"{slot}/") for name in again)
     monkeypatch.setattr(search, "SHARD_SCALE", 12.0)  # one shard
-    project.write("seeds/flood-2.txt", "title: Orwen floods again\ndate: 2025-05-03\n\n"
-                  + DISTINCT_NEWS["flood"])
-    settle(project)
-    project.build()
-    assert {name.partition("/")[0] for name in kept()} == {"1-0"}
-    assert len(kept()) == len(project.stories())
+    resharded = add("flood-2", "Orwen floods again", 3, DISTINCT_NEWS["flood"])
+    assert {name.partition("/")[0] for name in resharded} == {"1-0"}
+    assert len(resharded) == len(project.stories())
     assert sorted(path.name for path in records.iterdir()) == [".lock", "1-0", "1-0.json"]
 
 
