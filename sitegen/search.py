@@ -60,7 +60,7 @@ from pagefind.service import get_executable
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
 from .export import scan_stories
-from .files import exclusive, relative_files
+from .files import atomic_write, exclusive, relative_files
 from .model import Page
 
 BUNDLE = "pagefind"
@@ -255,9 +255,8 @@ def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) 
     number of shards go."""
     root.mkdir(parents=True, exist_ok=True)
     code = _code_digest().hex()
-    for left in root.iterdir():
-        if left.name != ".lock" and not (left.name.startswith(f"{count}-")
-                                         and not left.name.endswith(".tmp")):
+    for left in root.iterdir():  # another number of shards', or a manifest's leftover
+        if left.name != ".lock" and not left.name.startswith(f"{count}-"):
             if left.is_dir():
                 shutil.rmtree(left)
             else:
@@ -288,9 +287,7 @@ def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) 
             if (path := to_write.get(story_id)) is not None:
                 path.write_text(story_record(orjson.loads(text)), encoding="utf-8")
     for manifest, names in manifests.items():
-        temporary = manifest.with_name(f".{manifest.name}.tmp")
-        temporary.write_bytes(orjson.dumps({"code": code, "records": names}))
-        os.replace(temporary, manifest)
+        atomic_write(manifest, orjson.dumps({"code": code, "records": names}))
 
 
 def _record_name(story_id: bytes) -> str:

@@ -33,6 +33,14 @@ def wait_until(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
     return True
 
 
+def spy(function: Callable[..., Any], calls: list[tuple[Any, ...]]) -> Callable[..., Any]:
+    """`function`, noting the positional arguments of each call in `calls`."""
+    def called(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return function(*args, **kwargs)
+    return called
+
+
 class Project:
     """A sitegen project folder in tmp_path, with helpers to build it and read the result."""
 

@@ -23,7 +23,7 @@ from sitegen import buildcache, cluster, export, load_config, parallel, render, 
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
 from sitegen.search import story_record
-from tests.conftest import wait_until
+from tests.conftest import spy, wait_until
 
 TOPICS = ["harbour strike", "bridge closure", "flood warning", "school strike"]
 AN_HOUR_AGO = time.time() - 3600
@@ -173,9 +173,8 @@ def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
     cache = project.root / ".sitegen" / "cache"
     whole = (cache / buildcache.FILE).read_bytes()
     assert not (cache / buildcache.JOURNAL).exists()
-    rendered = []
-    monkeypatch.setattr(render, "_render", lambda *args, _render=render._render, **kw:
-                        rendered.append(args[2]) or _render(*args, **kw))
+    rendered: list = []
+    monkeypatch.setattr(render, "_render", spy(render._render, rendered))
     sizes = []
     for number in (12, 13):
         seed(project, number)

@@ -16,6 +16,7 @@ from sitegen import build_site, ingest, load_config, render, uptodate
 from sitegen.build import load_cache
 from sitegen.serve import RELOAD_PATH, ReloadSignal, make_server
 from sitegen.watch import Watcher
+from tests.conftest import spy
 
 
 def seed(n: int) -> str:
@@ -129,13 +130,6 @@ def test_watched_builds_walk_the_inputs_only_for_a_record_to_compare(make_site,
 def unrelated(n: int) -> str:
     """A seed sharing no word with another one: a story of its own."""
     return f"title: Kx{n}a ly{n}b\n\nMz{n}c nw{n}d ov{n}e pu{n}f qt{n}g rs{n}h."
-
-
-def spy(function, calls: list):
-    def called(*args, **kwargs):
-        calls.append(args)
-        return function(*args, **kwargs)
-    return called
 
 
 def test_editor_files_and_the_output_folder_do_not_trigger_builds(make_site):
