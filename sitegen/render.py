@@ -159,7 +159,7 @@ class _PageSpec:
     lastmod: str | None
     feeds: Sequence[dict[str, str]]
     key: Any
-    """Its memo key (RenderMemo.key, or identity_keys)."""
+    """Its memo key (RenderMemo.key); None for pages keyed by identity_keys."""
     context: dict[str, Any]
 
 
@@ -193,30 +193,49 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         return memo.page(path, (template, key) if key else (template, links, context),
                          lambda: content(template, path, feeds, **context))
 
-    def many(specs: Sequence[_PageSpec]) -> Iterator[Page]:
-        """Pages of one kind, in order: the ones whose context changed rendered on every
-        core (when there are many), the others taken from the memo."""
-        keys = [spec.key for spec in specs]
-        known = [memo.known(spec.path, key) for spec, key in zip(specs, keys, strict=True)]
-        todo = [number for number, made in enumerate(known) if made is None]
+    def many(keys: Sequence[Any], names: Sequence[str | None],
+             lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
+             ) -> Iterator[Page]:
+        """Pages of one kind, in order: the n-th has key `keys[n]` and is the page
+        `names[n]` of the last build, unchanged, or else `spec(n)`, rendered (on every
+        core, when there are many)."""
+        todo = [number for number, name in enumerate(names) if name is None]
+        specs = {number: spec(number) for number in todo}
 
         def render_chunk(chunk: Sequence[int]) -> list[bytes]:
             return [content(s.template, s.path, s.feeds, **s.context)
-                    for s in (specs[i] for i in chunk)]
+                    for s in map(specs.__getitem__, chunk)]
 
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
         rendered = itertools.chain.from_iterable(
             parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
-        for spec, key, made in zip(specs, keys, known, strict=True):
-            listed.append((spec.path.removesuffix("index.html"), spec.lastmod))
-            yield (Page(spec.path, None, unchanged=True) if made is not None
-                   else memo.made_page(spec.path, key, next(rendered)))
+        for number, (key, name, lastmod) in enumerate(zip(keys, names, lastmods,
+                                                         strict=True)):
+            path = specs[number].path if name is None else name
+            listed.append((path.removesuffix("index.html"), lastmod))
+            yield (Page(path, None, unchanged=True) if name is not None
+                   else memo.made_page(path, key, next(rendered)))
+
+    def from_specs(specs: Sequence[_PageSpec]) -> Iterator[Page]:
+        """Pages of one kind whose keys are worked out from their specs."""
+        keys = [spec.key for spec in specs]
+        names = [spec.path if memo.known(spec.path, key) else None
+                 for spec, key in zip(specs, keys, strict=True)]
+        return many(keys, names, [spec.lastmod for spec in specs], specs.__getitem__)
+
+    def by_identity(template: str, columns: Sequence[Sequence[Any]],
+                    lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
+                    ) -> Iterator[Page]:
+        """Pages made from stories and articles alone: the n-th from the n-th of each
+        column. Only the changed ones are worked out (see RenderMemo.known_names)."""
+        keys = memo.identity_keys(template, *columns)
+        return many(keys, memo.known_names(keys), lastmods, spec)
 
     # First, so that the search index can be made from it while the pages are written
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
-    yield from many([
+    yield from from_specs([
         _PageSpec("index.html", listing.path + "index.html", newest, (),
                   memo.key(("index.html", Keyed((
                       listing.path, listing.title, memo.identities(listing.stories),
@@ -226,22 +245,25 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
-    yield from many([_PageSpec("archive.html", period.path + "index.html", None, (),
-                               memo.key(("archive.html", _archive_key(period, memo))),
-                               {"period": period})
-                     for period in browse.archive(site.stories)])
-    yield from many([
-        _PageSpec("story.html", story_path(story) + "index.html", story.last_seen,
-                  [_feed_link(info, f"Follow: {story.headline}", story_path(story))],
-                  key, {"story": story})
-        for story, key in zip(site.stories, memo.identity_keys("story.html", site.stories),
-                              strict=True)])
-    covered = [(story, article) for story in site.stories for article in story.articles]
-    yield from many([
-        _PageSpec("article.html", article_path(article) + "index.html", article.published,
-                  (), key, {"story": story, "article": article})
-        for (story, article), key in zip(covered, memo.identity_keys(
-            "article.html", [s for s, _ in covered], [a for _, a in covered]), strict=True)])
+    yield from from_specs([_PageSpec("archive.html", period.path + "index.html", None, (),
+                                     memo.key(("archive.html", _archive_key(period, memo))),
+                                     {"period": period})
+                           for period in browse.archive(site.stories)])
+    stories = site.stories
+    yield from by_identity(
+        "story.html", [stories], [story.last_seen for story in stories],
+        lambda n: _PageSpec(
+            "story.html", story_path(stories[n]) + "index.html", stories[n].last_seen,
+            [_feed_link(info, f"Follow: {stories[n].headline}", story_path(stories[n]))],
+            None, {"story": stories[n]}))
+    covered = [(story, article) for story in stories for article in story.articles]
+    yield from by_identity(
+        "article.html", [[s for s, _ in covered], [a for _, a in covered]],
+        [article.published for _, article in covered],
+        lambda n: _PageSpec(
+            "article.html", article_path(covered[n][1]) + "index.html",
+            covered[n][1].published, (), None,
+            {"story": covered[n][0], "article": covered[n][1]}))
     if info.search:
         yield page("search.html", "search/index.html")
     name_keys = [_name_key(entry, memo) for entry in names]
@@ -250,17 +272,17 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         by_kind.setdefault(entry.kind, []).append(entry)
     yield page("names.html", "names/index.html", key=_joined(name_keys), names=names,
                names_by_kind=by_kind)
-    yield from many([_PageSpec("name.html", name_path(entry.slug) + "index.html", None, (),
-                               memo.key(("name.html", key)), {"entry": entry})
-                     for entry, key in zip(names, name_keys, strict=True)])
+    yield from from_specs([_PageSpec("name.html", name_path(entry.slug) + "index.html", None,
+                                     (), memo.key(("name.html", key)), {"entry": entry})
+                           for entry, key in zip(names, name_keys, strict=True)])
     outlet_keys = [_outlet_key(outlet, memo) for outlet in outlets]
     yield page("outlets.html", "outlets/index.html", key=_joined(outlet_keys),
                outlets=outlets)
-    yield from many([_PageSpec("outlet.html", outlet.path + "index.html",
-                               outlet.articles[0][0].published,
-                               [_feed_link(info, outlet.name, outlet.path)],
-                               memo.key(("outlet.html", key)), {"outlet": outlet})
-                     for outlet, key in zip(outlets, outlet_keys, strict=True)])
+    yield from from_specs([_PageSpec("outlet.html", outlet.path + "index.html",
+                                     outlet.articles[0][0].published,
+                                     [_feed_link(info, outlet.name, outlet.path)],
+                                     memo.key(("outlet.html", key)), {"outlet": outlet})
+                           for outlet, key in zip(outlets, outlet_keys, strict=True)])
     for old_path, new_path in sorted(site.redirects.items()):
         path = old_path + "index.html"
         yield memo.page(path, ("redirect.html", new_path),

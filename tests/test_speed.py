@@ -277,6 +277,22 @@ def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
     assert without_stamp(project) == taken
 
 
+def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monkeypatch):
+    project = make_site()
+    built(project, 8)
+    specs = []
+    monkeypatch.setattr(render, "_PageSpec", spy(render._PageSpec, specs))
+    project.write("seeds/late.txt", "title: Zoo opens a new aviary\ndate: 2025-06-01\n\n"
+                  "The city zoo opened an aviary for parrots and owls on Sunday.")
+    settle(project)
+    project.build()
+    late = next(s for s in project.stories() if s["articles"][0]["seed"] == "late.txt")
+    worked_out = {path for template, path, *_ in specs
+                  if template in ("story.html", "article.html")}
+    assert worked_out == {late["url"] + "index.html", late["articles"][0]["url"] + "index.html"}
+    assert (project.out / late["url"] / "index.html").is_file()
+
+
 def test_the_export_read_in_blocks_gives_each_story_whole(make_site):
     project = make_site()
     built(project, 8)
