@@ -54,8 +54,13 @@ def save_state(path: Path, state: StoryState) -> None:
     atomic_write(path, ("{\n" + "\n".join(lines) + "\n}\n").encode())
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+"""Made once: json.dumps with any option makes an encoder per call, the better part of
+the time taken by the 50,000 lines of a 100,000-article site's state."""
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _ENCODER.encode(value)
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
