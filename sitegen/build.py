@@ -7,7 +7,6 @@ plain data the previous one produced.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from .errors import Problem, SitegenError
 from .identity import Identities
 from .model import (
     BuildReport,
+    Kept,
     Page,
     Progress,
     Site,
@@ -202,11 +202,12 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
     index_now = config.search and not search_later
     indexing: list[search.Indexing] = []
 
-    def index_export(pages: Iterator[Page]) -> Iterator[Page]:
+    def index_export(pages: Iterator[Page | Kept]) -> Iterator[Page | Kept]:
         """The export comes first: the search index is made from it in the background
         while the pages are rendered and written."""
         for page in pages:
-            if index_now and page.path == export.FILE and not indexing and page.content:
+            if index_now and not indexing and type(page) is Page and page.path == export.FILE \
+                    and page.content:
                 indexing.append(search.Indexing(page.content, config.language,
                                                 config.out_dir, _indexing_dir(config)))
             yield page
@@ -338,13 +339,15 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _timed_iter(pages: Iterator[Page], timings: dict[str, float], stage: str,
-                progress: Progress) -> Iterator[Page]:
+def _timed_iter(pages: Iterator[Page | Kept], timings: dict[str, float], stage: str,
+                progress: Progress) -> Iterator[Page | Kept]:
     """Time spent producing pages, apart from the time spent writing them."""
     timings.setdefault(stage, 0.0)
-    for done in itertools.count():
-        if done % PROGRESS_EVERY == 0:
+    done, told = 0, -PROGRESS_EVERY
+    while True:
+        if done - told >= PROGRESS_EVERY:
             progress("write", done, None)
+            told = done
         start = time.perf_counter()
         try:
             page = next(pages)
@@ -352,6 +355,7 @@ def _timed_iter(pages: Iterator[Page], timings: dict[str, float], stage: str,
             timings[stage] += time.perf_counter() - start
             return
         timings[stage] += time.perf_counter() - start
+        done += len(page.paths) if type(page) is Kept else 1
         yield page
 
 

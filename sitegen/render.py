@@ -28,7 +28,7 @@ from .errors import Problem, TemplateError
 from .export import FILE as EXPORT_FILE
 from .export import export_json
 from .memo import Keyed, RenderMemo
-from .model import Article, Page, Site, SiteInfo, StoryAnalysis
+from .model import Article, Kept, Page, Site, SiteInfo, StoryAnalysis
 from .urls import article_path, name_path, outlet_path, story_path
 
 
@@ -172,10 +172,12 @@ PAGES_PER_CHUNK = 50
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                 previous_export: bytes | None, memo: RenderMemo | None = None
-                ) -> Iterator[Page]:
+                ) -> Iterator[Page | Kept]:
     """Every page of the site, one at a time, so memory does not grow with the archive.
     With `memo` (started for this theme and these settings), pages whose context did not
-    change since the last build are taken from it instead of rendered."""
+    change since the last build are taken from it instead of rendered: given without
+    their bytes, and those of story and article pages, names and outlets all at once
+    (Kept)."""
     info = site.info
     memo = memo or RenderMemo()
     names, outlets = name_index(site), outlet_index(site)
@@ -199,10 +201,10 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
 
     def many(keys: Sequence[Any], names: Sequence[str | None],
              lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
-             ) -> Iterator[Page]:
-        """Pages of one kind, in order: the n-th has key `keys[n]` and is the page
-        `names[n]` of the last build, unchanged, or else `spec(n)`, rendered (on every
-        core, when there are many)."""
+             ) -> Iterator[Page | Kept]:
+        """Pages of one kind: the n-th has key `keys[n]` and is the page `names[n]` of
+        the last build, unchanged (all such given at once, as Kept), or else `spec(n)`,
+        rendered (on every core, when there are many)."""
         todo = [number for number, name in enumerate(names) if name is None]
         specs = {number: spec(number) for number in todo}
 
@@ -210,18 +212,19 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
             return [content(s.template, s.path, s.feeds, **s.context)
                     for s in map(specs.__getitem__, chunk)]
 
+        paths = [specs[number].path if name is None else name
+                 for number, name in enumerate(names)]
+        listed.extend(zip([path.removesuffix("index.html") for path in paths], lastmods,
+                          strict=True))
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
-        rendered = itertools.chain.from_iterable(
-            parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK))
-        for number, (key, name, lastmod) in enumerate(zip(keys, names, lastmods,
-                                                         strict=True)):
-            path = specs[number].path if name is None else name
-            listed.append((path.removesuffix("index.html"), lastmod))
-            yield (Page(path, None, unchanged=True) if name is not None
-                   else memo.made_page(path, key, next(rendered)))
+        rendered = parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK)
+        for number, html in zip(todo, itertools.chain.from_iterable(rendered), strict=True):
+            yield memo.made_page(paths[number], keys[number], html)
+        if len(todo) < len(paths):
+            yield Kept([name for name in names if name is not None])
 
-    def from_specs(specs: Sequence[_PageSpec]) -> Iterator[Page]:
+    def from_specs(specs: Sequence[_PageSpec]) -> Iterator[Page | Kept]:
         """Pages of one kind whose keys are worked out from their specs."""
         keys = [spec.key for spec in specs]
         names = [spec.path if memo.known(spec.path, key) else None
@@ -230,7 +233,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
 
     def by_identity(template: str, columns: Sequence[Sequence[Any]],
                     lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
-                    ) -> Iterator[Page]:
+                    ) -> Iterator[Page | Kept]:
         """Pages made from stories and articles alone: the n-th from the n-th of each
         column. Only the changed ones are worked out (see RenderMemo.known_names)."""
         keys = memo.identity_keys(template, *columns)

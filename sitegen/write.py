@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import OutputError, Problem
 from .files import exchange, outside_link, relative_files, write_new
-from .model import Page, SpareSite, WriteReport
+from .model import Kept, Page, SpareSite, WriteReport
 
 MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
@@ -42,13 +42,13 @@ IN_PLACE_MOST = 2000
 """More changed files than this, and the site is staged and swapped whole instead."""
 
 
-def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path,
+def write_site(pages: Iterable[Page | Kept], static_dirs: Sequence[Path], out_dir: Path,
                derived: Callable[[Path], Iterable[Page]] | None = None, *,
                previous_paths: AbstractSet[str] | None = None,
                keep: str | None = None, spare: Path | None = None,
                spare_site: SpareSite | None = None) -> WriteReport:
     """Write pages and static files, then the pages `derived` makes from the staged site
-    (the search index), and swap the result in.
+    (the search index), and swap the result in. Kept pages are the live site's files.
 
     `previous_paths` are the files the caller's last build left in `out_dir`, given when
     nothing else has touched them since (`sitegen watch`). Then, if few files changed,
@@ -66,7 +66,7 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
     extra = [Page(f"static/{relative}", source.read_bytes())
              for relative, source in static_files(static_dirs, problems)]
     extra.append(Page(".nojekyll", b""))
-    stream: Iterable[Page] = pages
+    stream: Iterable[Page | Kept] = pages
     if previous_paths is not None and derived is None and (out_dir / MARKER).is_file():
         report, stream = _write_in_place(iter(pages), extra, out_dir, previous_paths, keep)
         if report is not None:
@@ -75,7 +75,7 @@ def write_site(pages: Iterable[Page], static_dirs: Sequence[Path], out_dir: Path
     return replace(report, problems=tuple(problems))
 
 
-def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
+def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path,
                   derived: Callable[[Path], Iterable[Page]] | None,
                   keep: str | None, spare: Path | None,
                   spare_site: SpareSite | None) -> WriteReport:
@@ -93,14 +93,18 @@ def _write_staged(pages: Iterable[Page], extra: list[Page], out_dir: Path,
             _Listing(out_dir, known and known.paths) as old_files:
         try:
             for page in itertools.chain(pages, extra):
-                writer.add_bytes(page.path, page.content, page.unchanged, page.source)
+                if type(page) is Kept:
+                    writer.add_kept(page.paths)
+                else:
+                    writer.add_bytes(page.path, page.content, page.unchanged, page.source)
             for page in derived(staging) if derived else ():
                 writer.add_bytes(page.path, page.content, page.unchanged, page.source)
             for path in kept:
                 writer.add_bytes(path, None, unchanged=True)
             writer.remove_unclaimed(spare_files.files())
             old_paths = frozenset(old_files.files())
-            removed = sum(1 for path in old_paths if path.casefold() not in writer.claimed)
+            removed = sum(1 for path in old_paths.difference(writer.claimed.values())
+                          if path.casefold() not in writer.claimed)
             _swap(staging, out_dir, previous, spare)
         except BaseException:
             # Half staged: no SpareSite may describe it (the signature takes the marker)
@@ -161,17 +165,20 @@ def _set_aside(old_site: Path, spare: Path | None) -> None:
     shutil.rmtree(old_site, ignore_errors=True)
 
 
-def _write_in_place(pages: Iterator[Page], extra: list[Page], out_dir: Path,
+def _write_in_place(pages: Iterator[Page | Kept], extra: list[Page], out_dir: Path,
                     previous_paths: AbstractSet[str], keep: str | None
-                    ) -> tuple[WriteReport | None, Iterable[Page]]:
+                    ) -> tuple[WriteReport | None, Iterable[Page | Kept]]:
     """(report, ()) when done in place; (None, every page) when too much changed, or a
     page given without its bytes is not known to be in place."""
     claimed: dict[str, str] = {}
-    seen: list[Page] = []
+    seen: list[Page | Kept] = []
     changed: list[Page] = []
 
-    def check(page: Page) -> bool:
+    def check(page: Page | Kept) -> bool:
         """Whether the page can be written in place (else the site is staged)."""
+        if type(page) is Kept:
+            _claim_kept(page.paths, claimed)
+            return all(map(previous_paths.__contains__, page.paths))
         _check_path(page.path, claimed)
         known = page.unchanged and page.path in previous_paths
         if known:
@@ -339,6 +346,16 @@ def _check_path(path: str, claimed: dict[str, str]) -> None:
     claimed[key] = path
 
 
+def _claim_kept(paths: Sequence[str], claimed: dict[str, str]) -> None:
+    """_check_path for the paths of Kept pages, at C speed: they were checked when the
+    pages were first written, but may still collide with the others of this build."""
+    folded = list(map(str.casefold, paths))
+    if not claimed.keys().isdisjoint(folded) or len(set(folded)) < len(folded):
+        for path in paths:  # the one claimed twice, named as _check_path names it
+            _check_path(path, claimed)
+    claimed.update(zip(folded, paths, strict=True))
+
+
 def _claim(path: str, claimed: dict[str, str]) -> PurePosixPath:
     """_check_path, and the path to write to."""
     _check_path(path, claimed)
@@ -382,8 +399,9 @@ class _StagingWriter:
         previous site, as it is (a page whose bytes were not kept, a kept file), or the
         file `source`, moved here (a new file of the search index).
 
-        Runs for each of the 220,000 files of a 100,000-article site: paths are joined
-        as strings (checked first), each file is stat()ed once, unless shared."""
+        Runs for each file not given as Kept (each of the 220,000 of a cold build of
+        100,000 articles): paths are joined as strings (checked first), each file is
+        stat()ed once, unless shared."""
         _check_path(path, self.claimed)
         target, old = f"{self._staging}/{path}", f"{self._out_dir}/{path}"
         if source is not None:
@@ -394,13 +412,7 @@ class _StagingWriter:
                                      or _same_bytes(Path(old), content)):
             self.unchanged += 1
         elif content is None:
-            try:
-                old_stat = os.stat(old)
-            except OSError:
-                old_stat = None
-            if old_stat is None or not stat.S_ISREG(old_stat.st_mode):
-                raise MissingPage(path)
-            self._reuse(old, old_stat, target)
+            self._keep_live(path)
         elif self._live and _same_bytes(Path(old), content, read=not unchanged):
             self._reuse(old, os.stat(old), target)
         else:
@@ -408,14 +420,34 @@ class _StagingWriter:
             self.written += 1
             self.made.append(path)
 
+    def add_kept(self, paths: Sequence[str]) -> None:
+        """Kept pages: add_bytes(path, None, unchanged=True) for each path, with the
+        ones the staging folder is known to share (nearly all, see SpareSite) counted
+        at C speed."""
+        _claim_kept(paths, self.claimed)
+        unknown = [path for path in paths if path not in self._shared]
+        self.unchanged += len(paths) - len(unknown)
+        for path in unknown:
+            self._keep_live(path)
+
+    def _keep_live(self, path: str) -> None:
+        """The live site's file at `path`, as it is (one that is missing: MissingPage)."""
+        old = f"{self._out_dir}/{path}"
+        try:
+            old_stat = os.stat(old)
+        except OSError:
+            old_stat = None
+        if old_stat is None or not stat.S_ISREG(old_stat.st_mode):
+            raise MissingPage(path)
+        self._reuse(old, old_stat, f"{self._staging}/{path}")
+
     def remove_unclaimed(self, spare_files: Iterable[str]) -> None:
         """Remove what the spare held (`spare_files`, listed while staging) that the
         new site does not have, and the folders that leaves empty. A listed file may be
         gone since, or be a folder of the new site now."""
-        wanted = set(self.claimed.values())
         _remove_files(self.staging, [
-            path for path in spare_files if path not in wanted
-            and ((target := self.staging / path).is_file() or target.is_symlink())])
+            path for path in set(spare_files).difference(self.claimed.values())
+            if (target := self.staging / path).is_file() or target.is_symlink()])
 
     def _reuse(self, old: str, old_stat: os.stat_result, target: str) -> None:
         """Keep the live file `old` at `target`: it is there already when the spare

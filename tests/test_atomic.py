@@ -23,10 +23,10 @@ import pytest
 from jinja2.bccache import bc_magic
 
 from sitegen import build_site, buildcache, load_config, search
-from sitegen.errors import SitegenError
-from sitegen.model import Page
+from sitegen.errors import OutputError, SitegenError
+from sitegen.model import Kept, Page
 from sitegen.state import load_state
-from sitegen.write import update_folder, write_site
+from sitegen.write import MissingPage, update_folder, write_site
 from tests.conftest import wait_until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -309,3 +309,34 @@ def test_files_no_longer_made_go_with_the_folders_they_leave_empty(tmp_path):
         assert (out / "a" / "kept.html").read_bytes() == b"k"
     update_folder(out, "a", [])
     assert not (out / "a").exists() and (out / "stories.json").is_file()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_kept_pages_are_the_live_files_and_may_not_share_a_path(tmp_path, in_place):
+    """Pages the memo knows unchanged come by path alone (Kept), staged into the spare or
+    left in place; a kept path is claimed like any other."""
+    out, spare = tmp_path / "site", tmp_path / "spare"
+    marker = Page("stories.json", b"{}")
+    first = write_site([marker, Page("a/index.html", b"a"), Page("b/index.html", b"b")], [],
+                       out, spare=spare)
+    since = {"previous_paths": first.paths} if in_place else {"spare": spare,
+                                                              "spare_site": first.spare}
+    report = write_site([Page("stories.json", b'{"a": 1}'), Kept(["a/index.html"])], [], out,
+                        **since)
+    assert (out / "a" / "index.html").read_bytes() == b"a"
+    assert not (out / "b").exists() and report.removed == 1 and report.written == 1
+    assert "a/index.html" in report.paths and report.unchanged >= 1
+    live = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(OutputError, match="two pages claim one output file"):
+        write_site([marker, Page("A/index.html", b"new"), Kept(["a/index.html"])], [], out,
+                   **({"previous_paths": report.paths} if in_place else {"spare": spare}))
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == live
+
+
+def test_a_kept_page_missing_from_the_live_site_is_said_to_be(tmp_path):
+    out, spare = tmp_path / "site", tmp_path / "spare"
+    write_site([Page("stories.json", b"{}"), Page("a/index.html", b"a")], [], out, spare=spare)
+    (out / "a" / "index.html").unlink()
+    with pytest.raises(MissingPage):
+        write_site([Page("stories.json", b"{}"), Kept(["a/index.html"])], [], out,
+                   spare=spare)
