@@ -212,7 +212,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
                                                 config.out_dir, _indexing_dir(config)))
             yield page
 
-    def search_pages(staged: Path) -> list[Page]:
+    def search_pages(staged: Path) -> list[Page | Kept]:
         progress("search", 0, None)
         with _timed(timings, "search"):  # the wait for the index
             # without a new export, the live site has the very one staged

@@ -61,7 +61,7 @@ from .errors import OutputError, Problem
 from .export import FILE as EXPORT
 from .export import scan_stories
 from .files import atomic_write, exclusive, relative_files
-from .model import Page
+from .model import Kept, Page
 
 BUNDLE = "pagefind"
 MANIFEST = "shards.json"
@@ -112,11 +112,10 @@ class Indexing:
             self.close()
             raise self._failed(exc) from exc
 
-    def pages(self) -> list[Page]:
+    def pages(self) -> list[Page | Kept]:
         """The Pagefind bundle, as pages under `pagefind/`: the files of the shards made
-        anew, then the ones the site has already (unchanged, without their bytes), then
-        the list of shards (last, so that a site updated in place never lists a shard
-        it does not have yet)."""
+        anew, then the ones the site has already (Kept), then the list of shards (last,
+        so that a site updated in place never lists a shard it does not have yet)."""
         if self._process is None or self._process.wait() == NOTHING_TO_INDEX:
             return []
         if self._process.returncode != 0:
@@ -124,10 +123,11 @@ class Indexing:
             raise self._failed(log.strip()[-500:])
         with (self._folder / _PACKED).open("rb") as packed:
             made, kept, shards = pickle.load(packed)
-        pages = [Page(f"{BUNDLE}/{path}", None, source=source) for path, source in made]
-        for shard in kept:
-            pages += [Page(f"{BUNDLE}/{shard}/{path}", None, unchanged=True)
-                      for path in sorted(relative_files(self._site / BUNDLE / shard))]
+        pages: list[Page | Kept] = [Page(f"{BUNDLE}/{path}", None, source=source)
+                                    for path, source in made]
+        pages += [Kept([f"{BUNDLE}/{shard}/{path}"
+                        for path in sorted(relative_files(self._site / BUNDLE / shard))])
+                  for shard in kept]
         pages.append(Page(f"{BUNDLE}/{MANIFEST}",
                           json.dumps({"shards": shards}, indent=1).encode() + b"\n"))
         return pages
@@ -322,7 +322,7 @@ def _remove_when_done(folder: Path, orphaned: bool) -> None:
             os._exit(0)
 
 
-def search_index(site_dir: Path, language: str, work_dir: Path) -> list[Page]:
+def search_index(site_dir: Path, language: str, work_dir: Path) -> list[Page | Kept]:
     """The Pagefind bundle for the stories of the built site in `site_dir`."""
     export = site_dir / EXPORT
     try:
@@ -333,7 +333,7 @@ def search_index(site_dir: Path, language: str, work_dir: Path) -> list[Page]:
     with Indexing(content, language, site_dir, work_dir) as indexing:
         # read now: closing the indexing removes the files it made
         return [replace(page, content=Path(page.source).read_bytes(), source=None)
-                if page.source else page for page in indexing.pages()]
+                if type(page) is Page and page.source else page for page in indexing.pages()]
 
 
 def shard_count(stories: int, scale: float = SHARD_SCALE) -> int:

@@ -43,7 +43,7 @@ IN_PLACE_MOST = 2000
 
 
 def write_site(pages: Iterable[Page | Kept], static_dirs: Sequence[Path], out_dir: Path,
-               derived: Callable[[Path], Iterable[Page]] | None = None, *,
+               derived: Callable[[Path], Iterable[Page | Kept]] | None = None, *,
                previous_paths: AbstractSet[str] | None = None,
                keep: str | None = None, spare: Path | None = None,
                spare_site: SpareSite | None = None) -> WriteReport:
@@ -76,7 +76,7 @@ def write_site(pages: Iterable[Page | Kept], static_dirs: Sequence[Path], out_di
 
 
 def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path,
-                  derived: Callable[[Path], Iterable[Page]] | None,
+                  derived: Callable[[Path], Iterable[Page | Kept]] | None,
                   keep: str | None, spare: Path | None,
                   spare_site: SpareSite | None) -> WriteReport:
     staging = out_dir.with_name(f".{out_dir.name}.staging")
@@ -93,12 +93,9 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
             _Listing(out_dir, known and known.paths) as old_files:
         try:
             for page in itertools.chain(pages, extra):
-                if type(page) is Kept:
-                    writer.add_kept(page.paths)
-                else:
-                    writer.add_bytes(page.path, page.content, page.unchanged, page.source)
+                writer.add(page)
             for page in derived(staging) if derived else ():
-                writer.add_bytes(page.path, page.content, page.unchanged, page.source)
+                writer.add(page)
             for path in kept:
                 writer.add_bytes(path, None, unchanged=True)
             writer.remove_unclaimed(spare_files.files())
@@ -216,17 +213,22 @@ def signature(out_dir: Path) -> tuple[int, ...] | None:
     return (folder.st_dev, folder.st_ino, marker.st_ino, marker.st_size, marker.st_mtime_ns)
 
 
-def update_folder(out_dir: Path, folder: str, pages: Iterable[Page]) -> WriteReport:
+def update_folder(out_dir: Path, folder: str, pages: Iterable[Page | Kept]) -> WriteReport:
     """Make `folder` of the site hold exactly `pages` (under it), updating in place: each
     changed file replaced atomically, then the files no longer produced removed. A page
-    without content is the file there, as it is."""
+    without content, or a Kept one, is the file there, as it is."""
     before = set(_files_under(out_dir, folder))
     claimed: dict[str, str] = {}
     written = 0
     for page in pages:
-        pure = _claim(page.path, claimed)
-        if pure.parts[0] != folder:
-            raise OutputError(Problem(page.path, None, f"not under {folder}/"))
+        paths = page.paths if type(page) is Kept else [page.path]
+        outside = next((path for path in paths if path.partition("/")[0] != folder), None)
+        if outside is not None:
+            raise OutputError(Problem(outside, None, f"not under {folder}/"))
+        if type(page) is Kept:
+            _claim_kept(paths, claimed)
+            continue
+        _check_path(page.path, claimed)
         if page.content is not None and not _same_bytes(out_dir / page.path, page.content):
             _replace_file(out_dir, page)
             written += 1
@@ -356,12 +358,6 @@ def _claim_kept(paths: Sequence[str], claimed: dict[str, str]) -> None:
     claimed.update(zip(folded, paths, strict=True))
 
 
-def _claim(path: str, claimed: dict[str, str]) -> PurePosixPath:
-    """_check_path, and the path to write to."""
-    _check_path(path, claimed)
-    return PurePosixPath(path)
-
-
 class _StagingWriter:
     """Fills the staging folder, which may already hold an older site (the spare, see
     write_site): a file there is kept when it is the very file (same inode) the new site
@@ -391,6 +387,12 @@ class _StagingWriter:
         _make_room, or made here."""
         self._fresh: set[str] = set()
         """Folders made here, empty when made."""
+
+    def add(self, page: Page | Kept) -> None:
+        if type(page) is Kept:
+            self.add_kept(page.paths)
+        else:
+            self.add_bytes(page.path, page.content, page.unchanged, page.source)
 
     def add_bytes(self, path: str, content: bytes | None, unchanged: bool = False,
                   source: str | None = None) -> None:

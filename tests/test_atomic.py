@@ -340,3 +340,15 @@ def test_a_kept_page_missing_from_the_live_site_is_said_to_be(tmp_path):
     with pytest.raises(MissingPage):
         write_site([Page("stories.json", b"{}"), Kept(["a/index.html"])], [], out,
                    spare=spare)
+
+
+def test_a_folder_updated_in_place_keeps_its_kept_files_and_drops_the_others(tmp_path):
+    out = tmp_path / "site"
+    write_site([Page("stories.json", b"{}"), Page("f/a.js", b"a"), Page("f/b.js", b"b"),
+                Page("f/c.js", b"c")], [], out)
+    report = update_folder(out, "f", [Kept(["f/a.js", "f/b.js"]), Page("f/d.js", b"d")])
+    assert sorted(p.name for p in (out / "f").iterdir()) == ["a.js", "b.js", "d.js"]
+    assert (report.written, report.unchanged, report.removed) == (1, 2, 1)
+    with pytest.raises(OutputError, match="not under f/"):
+        update_folder(out, "f", [Kept(["f/a.js", "g/b.js"])])
+    assert (out / "f" / "b.js").read_bytes() == b"b"
