@@ -193,7 +193,8 @@ def _write_in_place(pages: Iterator[Page | Kept], extra: list[Page], out_dir: Pa
     if not all(map(check, extra)):
         return None, seen
     kept = set(_files_under(out_dir, keep))
-    gone = [p for p in previous_paths if p.casefold() not in claimed and p not in kept]
+    gone = [p for p in previous_paths - set(claimed.values()) - kept
+            if p.casefold() not in claimed]
     # The front page last: what it links to is in place before it is
     for page in sorted(changed, key=lambda p: p.path == "index.html"):
         _replace_file(out_dir, page)
@@ -259,8 +260,8 @@ def _move(source: str, target: str) -> None:
 
 def _files_under(out_dir: Path, folder: str | None) -> Iterator[str]:
     if folder:
-        yield from sorted(f"{folder}/{path}" for path in relative_files(out_dir / folder)
-                          if (out_dir / folder / path).is_file())
+        yield from sorted(f"{folder}/{path}"
+                          for path in relative_files(out_dir / folder, regular=True))
 
 
 class _Listing:
