@@ -176,6 +176,7 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
             prepared.identities.retired, prepared.fingerprint)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)
+            cache.story_state = (files.stamp(state_file(config)), new_state)
         cache.pages.commit(write.signature(config.out_dir))
         cache.site_paths = {config.out_dir: report.paths}
         cache.spare_site = report.spare
@@ -255,7 +256,7 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):
         articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds, progress)
-        previous, state_problems = state.load_state(state_file(config))
+        previous, state_problems = _load_state(state_file(config), cache)
         fixes, fix_problems = overrides.read_overrides(
             config.project_dir / overrides.FILE_NAME, articles, previous)
         problems += state_problems + fix_problems
@@ -301,6 +302,19 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
                                      _redirects(previous, identities, analyses))
     return Prepared(site, clustering, stories, identities, previous, grouped_under,
                     tuple(problems))
+
+
+def _load_state(path: Path, cache: BuildCache) -> tuple[StoryState, list[Problem]]:
+    """The saved state, as the last build of this cache left it while the file is the one
+    it read or wrote: `sitegen watch` parsed again, on every build, the file it had just
+    written (0.7 s at 100,000 articles)."""
+    found = files.stamp(path)
+    if cache.story_state is not None and found is not None and cache.story_state[0] == found:
+        return cache.story_state[1], []
+    loaded, problems = state.load_state(path)
+    if not problems:
+        cache.story_state = (found, loaded)
+    return loaded, problems
 
 
 def _online_story(story_id: str, group: tuple[str, ...], previous: StoryState,

@@ -37,9 +37,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import analyze, assign, ingest, memo
+from . import analyze, assign, files, ingest, memo
 from .errors import Problem
-from .model import Article, Progress, SpareSite, Story, no_progress
+from .model import Article, Progress, SpareSite, Story, StoryState, no_progress
 
 FILE = "build.pickle"
 JOURNAL = "build.journal"
@@ -98,6 +98,9 @@ class BuildCache:
         """Output folder -> the files the last build left there."""
         self.spare_site: SpareSite | None = None
         """What the last build set aside to stage the next one into (see write_site)."""
+        self.story_state: tuple[tuple[int, int, int] | None, StoryState] | None = None
+        """The state file as the last build read or wrote it (files.stamp), and what it
+        says: not read again while it is that very file (`sitegen watch`)."""
         self.kept_at: Path | None = None
         """Where the cache is kept on disk (FILE), when it is (see load and save)."""
         self._loaded: _Loaded | None = None
@@ -283,14 +286,8 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
 
 
 def _stamp(path: Path) -> tuple[object, ...]:
-    """Which FILE and JOURNAL are at `path` (inode, size, modification time of each)."""
-    def of(file: Path) -> tuple[int, int, int] | None:
-        try:
-            found = file.stat()
-        except OSError:
-            return None
-        return (found.st_ino, found.st_size, found.st_mtime_ns)
-    return (of(path), of(path.with_name(JOURNAL)))
+    """Which FILE and JOURNAL are at `path` (files.stamp of each)."""
+    return (files.stamp(path), files.stamp(path.with_name(JOURNAL)))
 
 
 def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:

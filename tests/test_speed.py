@@ -19,7 +19,17 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
-from sitegen import buildcache, cluster, export, load_config, parallel, render, search, write
+from sitegen import (
+    buildcache,
+    cluster,
+    export,
+    load_config,
+    parallel,
+    render,
+    search,
+    state,
+    write,
+)
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
 from sitegen.search import story_record
@@ -228,6 +238,33 @@ def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrot
     assert problems == ()
     assert sorted(loaded.seeds) == sorted(held.seeds) and len(loaded.seeds) == 7
     assert len(loaded.terms.docs) == 7
+
+
+def test_a_cache_held_across_builds_reads_the_state_file_again_only_once_changed(
+        make_site, monkeypatch):
+    """A watcher's build takes the story state its last build wrote from memory, unless
+    the file is no longer the one it wrote (a `git checkout`, an edit)."""
+    project = make_site()
+    built(project, 4)
+    config = load_config(None, project_dir=project.root)
+    held = load_cache(config)[0]
+    reads = []
+    monkeypatch.setattr(state, "load_state", spy(state.load_state, reads))
+    for number in (4, 5):
+        seed(project, number)
+        settle(project)
+        build_site(config, cache=held, search_later=True)
+    assert len(reads) == 1  # the first build's; the second's state is the one it wrote
+    state_path = project.root / ".sitegen" / "state.json"
+    data = json.loads(state_path.read_text(encoding="utf-8"))
+    story_id = next(iter(data["stories"]))
+    data["stories"][story_id]["slug"] = "renamed-by-hand"
+    state_path.write_text(json.dumps(data), encoding="utf-8")
+    seed(project, 6)
+    settle(project)
+    build_site(config, cache=held, search_later=True)
+    assert len(reads) == 2
+    assert (project.out / "stories" / "renamed-by-hand" / "index.html").is_file()
 
 
 @pytest.mark.parametrize("limit", ["share", "entries"])
