@@ -8,7 +8,7 @@ plain data the previous one produced.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -144,7 +144,8 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     if cache is None:
         with _timed(timings, "cache"):
             cache, cache_problems = load_cache(config)
-    report = _build_changed(config, now, recluster, cache, search_later, timings, progress)
+    report = _build_changed(config, now, recluster, cache, search_later, timings, progress,
+                            inputs.seeds if inputs is not None else None)
     if cache.kept_at is not None:
         with _timed(timings, "cache"):
             cache_problems += cache.save()
@@ -156,8 +157,10 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
 
 def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    cache: BuildCache, search_later: bool, timings: dict[str, float],
-                   progress: Progress) -> BuildReport:
-    prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress)
+                   progress: Progress,
+                   seeds: Mapping[str, tuple[int, int, int]] | None) -> BuildReport:
+    prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress,
+                       seeds=seeds)
     # The full clustering is for `explain`: its vectors and neighbour graph (hundreds of MB
     # at 100,000 articles) are let go before the render workers are forked
     prepared = replace(prepared, clustering=None)
@@ -250,12 +253,15 @@ def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
 
 def prepare(config: Config, timings: dict[str, float] | None = None, *,
             recluster: bool = False, cache: BuildCache | None = None,
-            progress: Progress = no_progress) -> Prepared:
-    """Run every stage before rendering: read, group, identify and analyze the stories."""
+            progress: Progress = no_progress,
+            seeds: Mapping[str, tuple[int, int, int]] | None = None) -> Prepared:
+    """Run every stage before rendering: read, group, identify and analyze the stories.
+    `seeds`: each seed file's size, time and inode, as the up-to-date walk just found."""
     timings = {} if timings is None else timings
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):
-        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds, progress)
+        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds, progress,
+                                                  seeds)
         previous, state_problems = _load_state(state_file(config), cache)
         fixes, fix_problems = overrides.read_overrides(
             config.project_dir / overrides.FILE_NAME, articles, previous)

@@ -12,7 +12,7 @@ import html
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +63,16 @@ RACY_NS = 2_000_000_000
 
 
 def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
-                  progress: Progress = no_progress) -> tuple[list[Article], list[Problem]]:
+                  progress: Progress = no_progress,
+                  signatures: Mapping[str, tuple[int, int, int]] | None = None
+                  ) -> tuple[list[Article], list[Problem]]:
     """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error.
 
     With `memo` (seed label -> reading, from the previous call), a seed whose size,
     modification time and inode are unchanged is not read again; `memo` is updated.
+    `signatures` (path -> size, modification time, inode) are the seeds as the caller
+    found them a moment ago, so that they need not be stat()ed again (100,000 calls,
+    0.5 s at 100,000 seeds): the build's up-to-date walk has just done so.
     """
     if not seeds_dir.is_dir():
         raise SitegenError(Problem(str(seeds_dir), None, "seeds folder not found"))
@@ -75,7 +80,8 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
     articles: dict[str, Article] = {}
     readings: dict[str, SeedReading] = {}
     seeds = list(seed_files(seeds_dir, problems))
-    known = {label: _known(path, (memo or {}).get(label)) for path, label in seeds}
+    known = {label: _known(path, (memo or {}).get(label), signatures or {})
+             for path, label in seeds}
     unread = [(path, label) for path, label in seeds if known[label] is None]
     progress("read", len(seeds) - len(unread), len(seeds))
     fresh = dict(zip((label for _, label in unread), parallel.map_chunked(
@@ -98,11 +104,13 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
     return list(articles.values()), problems
 
 
-def _known(path: str, known: SeedReading | None) -> SeedReading | None:
+def _known(path: str, known: SeedReading | None,
+           signatures: Mapping[str, tuple[int, int, int]]) -> SeedReading | None:
     """The last reading of the seed at `path`, when it can be trusted to be current."""
     if known is None or not known.trusted:
         return None
-    return known if _signature(path) == known.signature else None
+    signature = signatures.get(path) or _signature(path)
+    return known if signature == known.signature else None
 
 
 def _signature(path: str) -> tuple[int, int, int]:

@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .config import Config
@@ -36,6 +37,9 @@ class Inputs:
     newest_ns: int
     """The latest modification time seen."""
     taken_ns: int
+    seeds: Mapping[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)
+    """Each file under the seeds folder, as the walk found it (size, modification time,
+    inode): what ingest would stat each seed for again (ingest.read_articles)."""
 
 
 def inputs(config: Config) -> Inputs:
@@ -43,17 +47,18 @@ def inputs(config: Config) -> Inputs:
     taken = time.time_ns()
     digest = hashlib.sha256(repr(config).encode())
     newest = 0
+    seeds: dict[str, tuple[int, int, int]] = {}
     folders = (config.seeds_dir, *config.template_dirs, *config.static_dirs, _CODE)
     single = (config.config_file, config.project_dir / "stories.toml")
     for root in folders:
         digest.update(f"\0{root}\0".encode())
-        for line, modified in _walk(root):
+        for line, modified in _walk(root, seeds if root == config.seeds_dir else None):
             digest.update(line)
             newest = max(newest, modified)
     for path in single:
         digest.update(f"\0{path}\0{_stat(path)}".encode())
         newest = max(newest, _modified(path))
-    return Inputs(digest.hexdigest(), newest, taken)
+    return Inputs(digest.hexdigest(), newest, taken, seeds)
 
 
 def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ...]
@@ -97,9 +102,11 @@ def remember(record_file: Path, before: Inputs, outputs: tuple[Path, ...],
     os.replace(temporary, record_file)
 
 
-def _walk(root: Path) -> list[tuple[bytes, int]]:
+def _walk(root: Path, signatures: dict[str, tuple[int, int, int]] | None = None
+          ) -> list[tuple[bytes, int]]:
     """(a line naming each file under root with its size and time, the time), sorted:
-    scandir's order is the file system's, not the same from one build to the next."""
+    scandir's order is the file system's, not the same from one build to the next. Each
+    file's (size, time, inode) goes into `signatures`, if given."""
     found: list[tuple[bytes, int]] = []
     pending = [str(root)]
     while pending:
@@ -124,6 +131,8 @@ def _walk(root: Path) -> list[tuple[bytes, int]]:
                 continue
             found.append((f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode(),
                           info.st_mtime_ns))
+            if signatures is not None:
+                signatures[entry.path] = (info.st_size, info.st_mtime_ns, info.st_ino)
     found.sort()
     return found
 

@@ -23,6 +23,7 @@ from sitegen import (
     buildcache,
     cluster,
     export,
+    ingest,
     load_config,
     parallel,
     render,
@@ -312,6 +313,21 @@ def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
     project.build()
     assert len(serialized) == len(stories) + len(late)
     assert without_stamp(project) == taken
+
+
+def test_a_build_takes_each_seed_s_size_and_time_from_its_up_to_date_walk(make_site,
+                                                                          monkeypatch):
+    """The walk that finds whether anything changed stats every seed; reading them, the
+    build asks again only of the seeds it reads."""
+    project = make_site()
+    built(project, 8)
+    stats = []
+    monkeypatch.setattr(ingest, "_signature", spy(ingest._signature, stats))
+    seed(project, 8)
+    settle(project)
+    project.build()
+    assert [Path(path).name for (path,) in stats] == ["s008.txt"]
+    assert any(a["seed"] == "s008.txt" for s in project.stories() for a in s["articles"])
 
 
 def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monkeypatch):
