@@ -134,7 +134,8 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
         # A build that leaves the search index behind records nothing, so a watcher's
         # builds after the first find no record: no walk for them (0.7 s at 100,000)
         known = not recluster and record.exists()
-        inputs = uptodate.inputs(config) if known or not search_later else None
+        seeds: dict[str, tuple[int, int, int]] = {}
+        inputs = uptodate.inputs(config, seeds) if known or not search_later else None
         done = uptodate.unchanged_since_last(record, inputs, outputs) \
             if known and inputs is not None else None
     if done is not None:
@@ -145,7 +146,7 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
         with _timed(timings, "cache"):
             cache, cache_problems = load_cache(config)
     report = _build_changed(config, now, recluster, cache, search_later, timings, progress,
-                            inputs.seeds if inputs is not None else None)
+                            seeds)
     if cache.kept_at is not None:
         with _timed(timings, "cache"):
             cache_problems += cache.save()
@@ -158,9 +159,10 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
 def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    cache: BuildCache, search_later: bool, timings: dict[str, float],
                    progress: Progress,
-                   seeds: Mapping[str, tuple[int, int, int]] | None) -> BuildReport:
+                   seeds: dict[str, tuple[int, int, int]]) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress,
                        seeds=seeds)
+    seeds.clear()  # read: not to be held while the pages are made (29 MB at 100,000 seeds)
     # The full clustering is for `explain`: its vectors and neighbour graph (hundreds of MB
     # at 100,000 articles) are let go before the render workers are forked
     prepared = replace(prepared, clustering=None)

@@ -18,8 +18,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import Config
@@ -37,17 +36,15 @@ class Inputs:
     newest_ns: int
     """The latest modification time seen."""
     taken_ns: int
-    seeds: Mapping[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)
-    """Each file under the seeds folder, as the walk found it (size, modification time,
-    inode): what ingest would stat each seed for again (ingest.read_articles)."""
 
 
-def inputs(config: Config) -> Inputs:
-    """What the build is about to read, summed up (see the module's docstring)."""
+def inputs(config: Config, seeds: dict[str, tuple[int, int, int]] | None = None) -> Inputs:
+    """What the build is about to read, summed up (see the module's docstring). Each file
+    under the seeds folder goes into `seeds` as the walk found it (size, modification
+    time, inode): what ingest would otherwise stat each seed for again."""
     taken = time.time_ns()
     digest = hashlib.sha256(repr(config).encode())
     newest = 0
-    seeds: dict[str, tuple[int, int, int]] = {}
     folders = (config.seeds_dir, *config.template_dirs, *config.static_dirs, _CODE)
     single = (config.config_file, config.project_dir / "stories.toml")
     for root in folders:
@@ -58,7 +55,7 @@ def inputs(config: Config) -> Inputs:
     for path in single:
         digest.update(f"\0{path}\0{_stat(path)}".encode())
         newest = max(newest, _modified(path))
-    return Inputs(digest.hexdigest(), newest, taken, seeds)
+    return Inputs(digest.hexdigest(), newest, taken)
 
 
 def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ...]
