@@ -96,8 +96,7 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
                 writer.add(page)
             for page in derived(staging) if derived else ():
                 writer.add(page)
-            for path in kept:
-                writer.add_bytes(path, None, unchanged=True)
+            writer.add_kept(kept)
             writer.remove_unclaimed(spare_files.files())
             old_paths = frozenset(old_files.files())
             removed = sum(1 for path in old_paths.difference(writer.claimed.values())
