@@ -252,9 +252,10 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """Pages the last build wrote that this one makes byte for byte again, many at once
-    and by path alone: nearly all of the 220,000 files of a 100,000-article site when one
-    story changes, which each cost a Page and a round through the writer otherwise."""
+    """Files of the live site that the new one keeps as they are, many at once and by
+    path alone: the pages the memo knows to be unchanged, the search shards the site has
+    already. Nearly all of the 220,000 files of a 100,000-article site when one story
+    changes, which each cost a Page and a round through the writer otherwise."""
 
     paths: Sequence[str]
 
