@@ -140,9 +140,14 @@ def test_a_term_index_from_the_clusterings_counts_is_the_one_sync_makes():
     assert {made.words[w]: p for w, p in made.postings.items()} == \
         {synced.words[w]: p for w, p in synced.postings.items()}
     assert made.shared_terms(["a", "b", "e"]) == synced.shared_terms(["a", "b", "e"])
+    as_saved = pickle.loads(pickle.dumps(made))  # its flat arrays kept as they are
+    assert all(as_saved.similarity(x, y) == made.similarity(x, y) for x in pool for y in pool)
     made.sync({k: v for k, v in pool.items() if k != "a"})  # and it goes on as synced
     synced.sync({k: v for k, v in pool.items() if k != "a"})
     assert made.similarity("b", "e") == synced.similarity("b", "e")
+    again = pickle.loads(pickle.dumps(made))  # with an article gone: packed anew
+    assert sorted(again.docs) == sorted(synced.docs) == ["b", "c", "d", "e"]
+    assert again.similarity("b", "e") == synced.similarity("b", "e")
 
 
 def test_words_are_those_of_scikit_learns_english_analyzer_without_importing_it():
