@@ -177,7 +177,8 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                                        timings, progress)
         new_state = identity.next_state(
             prepared.previous,
-            (replace(s.story, slug=s.slug) for s in prepared.site.stories),
+            (s.story if s.story.slug == s.slug else replace(s.story, slug=s.slug)
+             for s in prepared.site.stories),
             prepared.identities.retired, prepared.fingerprint)
         if new_state is not prepared.previous:
             state.save_state(state_file(config), new_state)

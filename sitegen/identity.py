@@ -84,20 +84,26 @@ def next_state(previous: StoryState, stories: Iterable[Story],
     """The state after this build, from every story (with its published slug).
 
     Unchanged stories give back `previous` itself, so a no-change build writes nothing.
+    An unchanged story keeps its very record, which makes comparing the states quick.
     """
     sequence = previous.sequence + 1
-    live = {
-        story.id: StoryRecord(story.slug or "", story.article_ids,
-                              previous.stories[story.id].created
-                              if story.id in previous.stories else sequence,
-                              story.central_id, story.terms)
-        for story in stories
-    }
+    live = {story.id: _record(story, previous.stories.get(story.id), sequence)
+            for story in stories}
     all_retired = {**previous.retired, **retired}
     if live == dict(previous.stories) and all_retired == dict(previous.retired) \
             and fingerprint == previous.fingerprint:
         return previous
     return StoryState(sequence, live, all_retired, fingerprint)
+
+
+def _record(story: Story, before: StoryRecord | None, sequence: int) -> StoryRecord:
+    slug = story.slug or ""
+    if before is None:
+        return StoryRecord(slug, story.article_ids, sequence, story.central_id, story.terms)
+    if before.slug == slug and before.article_ids == story.article_ids \
+            and before.central_id == story.central_id and before.terms == story.terms:
+        return before
+    return StoryRecord(slug, story.article_ids, before.created, story.central_id, story.terms)
 
 
 def redirect_targets(retired: Mapping[str, RetiredStory],

@@ -60,6 +60,12 @@ def test_an_unchanged_build_keeps_the_state_object():
     grown = next_state(previous, [Story("old", ("a", "b", "c"), "a", (), "slug-old")], {}, "")
     assert grown.sequence == previous.sequence + 1
     assert grown.stories["old"].created == 1
+    # a story that did not change keeps its very record beside one that did
+    both = state(old=(("a", "b"), 1), other=(("x",), 1))
+    after = next_state(both, [Story("old", ("a", "b"), "a", (), "slug-old"),
+                              Story("other", ("x", "y"), "x", (), "slug-other")], {}, "")
+    assert after.stories["old"] is both.stories["old"]
+    assert after.stories["other"].article_ids == ("x", "y")
 
 
 # --- through whole builds -----------------------------------------------------------------
