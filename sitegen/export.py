@@ -87,16 +87,15 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     RenderMemo.start). orjson, not json: json's encoder in C cannot indent, and its
     Python one took 6.8 s for the 160 MB export of 100,000 articles."""
     memo = memo or RenderMemo()
-    names = [f"{s.story.id}\x00json" for s in site.stories]
     keys = memo.identity_keys("json", site.stories)
-    known = [memo.known(name, key) is not None for name, key in zip(names, keys, strict=True)]
+    known = memo.known_names(keys)  # the very story: no name to work out, no call each
     kept = story_texts(previous) if previous and any(known) else {}
     parts: list[bytes | memoryview] = []
-    for story, name, key, unchanged in zip(site.stories, names, keys, known, strict=True):
-        part = kept.get(_json(story.story.id)) if unchanged else None
+    for story, key, name in zip(site.stories, keys, known, strict=True):
+        part = None if name is None else kept.get(_json(story.story.id))
         if part is None:
             part = _json(_export_story(story), indent=True).replace(b"\n", _IN_LIST)
-            memo.note(name, key)
+            memo.note(f"{story.story.id}\x00json", key)
         parts.append(part)
     body = (_STORIES + _BETWEEN.join(parts) + _END if parts
             else b',\n  "stories": []\n}\n')
