@@ -1,4 +1,5 @@
-"""Browsing pages: the paginated front page, date archives and recently updated.
+"""Browsing pages: the paginated front page and outlet pages, date archives and recently
+updated.
 
 Plain lists of stories cut into pages; the render stage gives each one a template.
 """
@@ -33,26 +34,50 @@ class Listing:
     """(title, folder) of the pages above this one."""
 
 
-def paginate(first: str, title: str, stories: Sequence[StoryAnalysis], per_page: int,
-             crumbs: tuple[tuple[str, str], ...] = ()) -> list[Listing]:
-    """Pages of a list of stories, newest first: `first` holds the newest (from
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Where one page of a list stands (see pages)."""
+
+    path: str
+    """Site-relative folder of the page."""
+    number: int
+    """The number in its folder (`page/<number>/`; 1 holds the oldest items), 0 for
+    the first page."""
+    previous: str | None
+    """Folder of the page of newer items."""
+    next: str | None
+    """Folder of the page of older items."""
+    start: int
+    end: int
+    """The page's items are the list's [start:end]."""
+
+
+def pages(first: str, count: int, per_page: int) -> list[Pager]:
+    """The pages of a list of `count` items, newest first: `first` holds the newest (from
     `per_page` to twice as many less one; all of them when there are fewer), then
     `first` + `page/<n>/` hold `per_page` each, numbered from the oldest: page 1 holds
-    the oldest ones. A new story changes the first page alone, and every `per_page` new
-    stories make one more numbered page, so the numbered pages keep their stories and
-    their addresses: a link to one stays good, and a new story does not rewrite every
+    the oldest ones. A new item changes the first page alone, and every `per_page` new
+    items make one more numbered page, so the numbered pages keep their items and
+    their addresses: a link to one stays good, and a new item does not rewrite every
     page of the list (2,700 of them at 100,000 articles, most of the time a build took
     for one new article)."""
-    numbered = max(0, len(stories) // per_page - 1)
-    on_first = len(stories) - numbered * per_page
+    numbered = max(0, count // per_page - 1)
+    on_first = count - numbered * per_page
     # in reading order: the first page, then from the newest numbered page down
     folders = [first] + [f"{first}page/{n}/" for n in range(numbered, 0, -1)]
     bounds = [0] + [on_first + k * per_page for k in range(numbered + 1)]
-    return [Listing(folder, title, tuple(stories[bounds[at]:bounds[at + 1]]),
-                    numbered + 1 - at if at else 0,
-                    folders[at - 1] if at else None,
-                    folders[at + 1] if at + 1 < len(folders) else None, crumbs)
+    return [Pager(folder, numbered + 1 - at if at else 0, folders[at - 1] if at else None,
+                  folders[at + 1] if at + 1 < len(folders) else None,
+                  bounds[at], bounds[at + 1])
             for at, folder in enumerate(folders)]
+
+
+def paginate(first: str, title: str, stories: Sequence[StoryAnalysis], per_page: int,
+             crumbs: tuple[tuple[str, str], ...] = ()) -> list[Listing]:
+    """Pages of a list of stories, newest first (see pages)."""
+    return [Listing(page.path, title, tuple(stories[page.start:page.end]), page.number,
+                    page.previous, page.next, crumbs)
+            for page in pages(first, len(stories), per_page)]
 
 
 @dataclass(frozen=True, slots=True)

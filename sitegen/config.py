@@ -79,8 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
             "How many nearest articles each article is compared with when clustering.",
             _positive_int),
     Setting("pagination.per_page", 20,
-            "Stories per page of the front page's older stories (page/<n>/); the front "
-            "page itself holds up to twice as many less one.", _positive_int),
+            "Stories per page of the front page's older stories (page/<n>/), and of a "
+            "name's; articles per page of an outlet's. The first page itself holds up to "
+            "twice as many less one.", _positive_int),
     Setting("search.enabled", True,
             "Build the static search index (Pagefind) and the search page.", lambda v: None
             if isinstance(v, bool) else "must be true or false"),

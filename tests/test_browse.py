@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sitegen.check import check_site
+
 TOPICS = ["harbour strike ends dockers vote", "wildfire reaches valley village",
           "council approves tram line budget", "museum returns stolen paintings",
           "storm closes mountain pass road"]
@@ -56,6 +58,50 @@ def test_new_stories_leave_the_numbered_pages_as_they_were(make_site):
         s["title"] for s in project.stories()[2:4]]
     assert newest.find("a", rel="next")["href"] == "../../page/2/"
     assert (project.out / "page/1/index.html").read_bytes() == numbered["page/1/index.html"]
+
+
+def test_outlet_pages_are_paginated_and_a_new_article_changes_only_the_first(make_site):
+    """An outlet's articles are cut into pages as the front page's stories are: a large
+    outlet is not one page listing thousands of articles, rendered again for each new one."""
+    outlet = {f"seeds/{n}.md": f"---\ntitle: {topic.capitalize()}\ndate: 2025-04-1{n}\n"
+              f"source: Coast Herald\n---\n{topic.capitalize()}. " + f"About {topic}. " * 3
+              for n, topic in enumerate(TOPICS[:4])}
+    project = make_site({**outlet, "sitegen.toml": "[pagination]\nper_page = 2\n"})
+    project.build()
+    first = project.page("outlets/coast-herald/")
+    oldest = project.page("outlets/coast-herald/page/1/")
+    newest_first = [t.capitalize() for t in reversed(TOPICS[:4])]
+    assert [a.get_text() for a in first.select(".story-card h2 a")] == newest_first[:2]
+    assert [a.get_text() for a in oldest.select(".story-card h2 a")] == newest_first[2:]
+    assert "4 articles" in first.select_one("main .meta").get_text()
+    assert first.find("a", rel="next")["href"] == "../../outlets/coast-herald/page/1/"
+    assert oldest.find("a", rel="prev")["href"] == "../../../../outlets/coast-herald/"
+    assert "Page 1" in oldest.select_one(".pagination").get_text()
+    numbered = (project.out / "outlets/coast-herald/page/1/index.html").read_bytes()
+    project.write("seeds/new.md", "---\ntitle: Ferry strike called off\ndate: 2025-06-01\n"
+                  "source: Coast Herald\n---\nFerry crews called off the strike. Crews voted.")
+    project.build()
+    assert (project.out / "outlets/coast-herald/page/1/index.html").read_bytes() == numbered
+    titles = project.page("outlets/coast-herald/").select(".story-card h2 a")
+    assert [a.get_text() for a in titles] == ["Ferry strike called off", *newest_first[:2]]
+    assert check_site(project.out) == []  # every link of the new pages resolves
+
+
+def test_name_pages_are_paginated_like_the_front_page(make_site):
+    files = {f"seeds/{n}.md": f"---\ntitle: {topic.capitalize()}\ndate: 2025-04-1{n}\n---\n"
+             f"{topic.capitalize()}. Mayor Ada Brook said the town was ready, and "
+             f"Mayor Ada Brook thanked the crews. "
+             + f"Details about {topic}. " * 3 for n, topic in enumerate(TOPICS[:4])}
+    project = make_site({**files, "sitegen.toml": "[pagination]\nper_page = 2\n"})
+    project.build()
+    first, oldest = project.page("names/ada-brook/"), project.page("names/ada-brook/page/1/")
+    shown = [a.get_text() for p in (first, oldest) for a in p.select(".story-card h2 a")]
+    assert shown == [s["title"] for s in project.stories()]  # all four, front page order
+    assert [len(p.select(".story-card")) for p in (first, oldest)] == [2, 2]
+    assert "named in 4 stories" in first.select_one("main .meta").get_text()
+    assert "named in" not in oldest.select_one("main").get_text()  # the first page's alone
+    assert oldest.find("a", rel="prev") is not None and first.find("a", rel="next") is not None
+    assert check_site(project.out) == []
 
 
 def test_archive_by_year_month_and_day_and_undated(make_site):
