@@ -9,8 +9,9 @@ object, not even by a later build: the memo can be kept on disk with the objects
 names (`sitegen build`), and a token seen again means the very same story or article.
 Everything else is compared by value. The theme (every template file) and the site
 settings are part of every key. A page made from stories and articles alone (a story's
-or an article's) is keyed by their tokens as short bytes (identity_keys), worked out for
-all such pages at once; the others by a digest of their key.
+or an article's) is keyed by their tokens as short bytes (identity_keys), and so is a
+page listing them, with the few plain values it shows besides (listing_keys), worked
+out for all such pages at once; the others by a digest of their key.
 
 The memo changes only when a build has written its site (`commit`): a failed build must
 not leave it describing pages that were never written.
@@ -24,6 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from .model import Article, Page, StoryAnalysis, pickled_compactly
 
@@ -106,7 +109,8 @@ class Tokens:
 
 
 class Keyed:
-    """A context whose key was worked out by its maker (see RenderMemo.identities)."""
+    """A context whose key was worked out by its maker: what a page shows, when less than
+    its whole context says it."""
 
     __slots__ = ("key",)
 
@@ -200,16 +204,23 @@ class RenderMemo:
         self._context = context
         self._pending = {}
 
-    def identities(self, objects: Sequence[object]) -> tuple[int, ...]:
-        """Stand-ins for many stories or articles at once, as key_of makes them one by one."""
-        return self.tokens.of(objects)
-
     def identity_keys(self, template: str, *columns: Sequence[object]) -> list[bytes]:
         """The keys of pages made by `template` from stories or articles alone, the n-th
         page's from the n-th of each column: short bytes, compared as they are (no
         digest), worked out for 100,000 pages at once."""
         form = template.encode() + b"".join([b" %d"] * len(columns))
         return [form % row for row in zip(*map(self.tokens.of, columns), strict=True)]
+
+    def listing_keys(self, template: str, heads: Sequence[Sequence[Any]],
+                     runs: Sequence[Sequence[object]]) -> list[bytes]:
+        """The keys of pages made by `template` from a run of stories or articles
+        (`runs[n]`, by token, as identity_keys) and a few plain values (`heads[n]`: text,
+        numbers, None and sequences of them): short bytes, compared as they are, for
+        thousands of list pages at once. A key made of a tuple took a digest each to be
+        compared with the one kept on disk."""
+        prefix, of = template.encode() + b" ", self.tokens.of
+        return [b"%s%s %s" % (prefix, orjson.dumps(head), " ".join(map(str, of(run))).encode())
+                for head, run in zip(heads, runs, strict=True)]
 
     def key(self, context: Any) -> Any:
         return key_of(context, self.tokens)

@@ -225,13 +225,6 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         if len(todo) < len(paths):
             yield Kept([name for name in names if name is not None])
 
-    def from_specs(specs: Sequence[_PageSpec]) -> Iterator[Page | Kept]:
-        """Pages of one kind whose keys are worked out from their specs."""
-        keys = [spec.key for spec in specs]
-        names = [spec.path if memo.known(spec.path, key) else None
-                 for spec, key in zip(specs, keys, strict=True)]
-        return many(keys, names, [spec.lastmod for spec in specs], specs.__getitem__)
-
     def by_identity(template: str, columns: Sequence[Sequence[Any]],
                     lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
                     ) -> Iterator[Page | Kept]:
@@ -240,23 +233,35 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         keys = memo.identity_keys(template, *columns)
         return many(keys, memo.known_names(keys), lastmods, spec)
 
+    def by_listing(template: str, heads: Sequence[Sequence[Any]],
+                   runs: Sequence[Sequence[Any]], lastmods: Sequence[str | None],
+                   spec: Callable[[int], _PageSpec]) -> Iterator[Page | Kept]:
+        """Pages listing stories or articles: the n-th shows the run `runs[n]` and plain
+        values `heads[n]` (its address, its title, its place among the pages...).
+        Only the changed ones are worked out (see RenderMemo.listing_keys)."""
+        keys = memo.listing_keys(template, heads, runs)
+        return many(keys, memo.known_names(keys), lastmods, spec)
+
     # First, so that the search index can be made from it while the pages are written
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
-    yield from from_specs([
-        _PageSpec("index.html", listing.path + "index.html", newest, (),
-                  memo.key(("index.html", Keyed((
-                      listing.path, listing.title, memo.identities(listing.stories),
-                      listing.number, listing.previous, listing.next, listing.crumbs)))),
-                  {"listing": listing, "stories": listing.stories})
-        for listing in browse.paginate("", info.title, site.stories, info.per_page)])
+    listings = browse.paginate("", info.title, site.stories, info.per_page)
+    yield from by_listing(
+        "index.html", [(li.path, li.title, li.number, li.previous, li.next, li.crumbs)
+                       for li in listings],
+        [li.stories for li in listings], [newest] * len(listings),
+        lambda n: _PageSpec("index.html", listings[n].path + "index.html", newest, (), None,
+                            {"listing": listings[n], "stories": listings[n].stories}))
     yield page("list.html", "updated/index.html", newest, title="Recently updated",
                intro="Stories with the newest coverage first.",
                stories=browse.recently_updated(site.stories))
-    yield from from_specs([_PageSpec("archive.html", period.path + "index.html", None, (),
-                                     memo.key(("archive.html", _archive_key(period, memo))),
-                                     {"period": period})
-                           for period in browse.archive(site.stories)])
+    periods = browse.archive(site.stories)
+    yield from by_listing(
+        "archive.html", [(p.path, p.title, p.children, p.crumbs, p.lists_stories)
+                         for p in periods],
+        [p.stories for p in periods], [None] * len(periods),
+        lambda n: _PageSpec("archive.html", periods[n].path + "index.html", None, (), None,
+                            {"period": periods[n]}))
     stories = site.stories
     yield from by_identity(
         "story.html", [stories], [story.last_seen for story in stories],
@@ -280,23 +285,35 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     yield page("names.html", "names/index.html",
                key=Keyed(tuple((e.slug, e.name, e.kind, len(e.stories)) for e in names)),
                names=names, names_by_kind=by_kind)
-    yield from from_specs([
-        _list_page("name.html", pager, (entry.name, entry.kind), len(entry.stories),
-                   [shown], None, (), {"entry": entry, "stories": shown}, memo)
-        for entry in names
-        for pager in browse.pages(name_path(entry.slug), len(entry.stories), info.per_page)
-        for shown in [entry.stories[pager.start:pager.end]]])
+    # Names' and outlets' pages are cut as the front page is (see browse.pages): a new
+    # story or article changes a first page alone, which alone tells how many there are
+    named = [(entry, pager, entry.stories[pager.start:pager.end]) for entry in names
+             for pager in browse.pages(name_path(entry.slug), len(entry.stories),
+                                       info.per_page)]
+    yield from by_listing(
+        "name.html", [(entry.name, entry.kind, *_place(pager, len(entry.stories)))
+                      for entry, pager, _ in named],
+        [shown for _, _, shown in named], [None] * len(named),
+        lambda n: _PageSpec("name.html", named[n][1].path + "index.html", None, (), None,
+                            {"entry": named[n][0], "stories": named[n][2],
+                             "listing": named[n][1]}))
     yield page("outlets.html", "outlets/index.html",
                key=Keyed(tuple((o.name, o.path, len(o.articles)) for o in outlets)),
                outlets=outlets)
-    yield from from_specs([
-        _list_page("outlet.html", pager, (outlet.name,), len(outlet.articles),
-                   [[a for a, _ in shown], [s for _, s in shown]], shown[0][0].published,
-                   [_feed_link(info, outlet.name, outlet.path)],
-                   {"outlet": outlet, "articles": shown}, memo)
-        for outlet in outlets
-        for pager in browse.pages(outlet.path, len(outlet.articles), info.per_page)
-        for shown in [outlet.articles[pager.start:pager.end]]])
+    from_outlets = [(outlet, pager, outlet.articles[pager.start:pager.end])
+                    for outlet in outlets
+                    for pager in browse.pages(outlet.path, len(outlet.articles), info.per_page)]
+    yield from by_listing(
+        "outlet.html", [(outlet.name, *_place(pager, len(outlet.articles)))
+                        for outlet, pager, _ in from_outlets],
+        [[item for pair in shown for item in pair] for _, _, shown in from_outlets],
+        [shown[0][0].published for _, _, shown in from_outlets],
+        lambda n: _PageSpec(
+            "outlet.html", from_outlets[n][1].path + "index.html",
+            from_outlets[n][2][0][0].published,
+            [_feed_link(info, from_outlets[n][0].name, from_outlets[n][0].path)], None,
+            {"outlet": from_outlets[n][0], "articles": from_outlets[n][2],
+             "listing": from_outlets[n][1]}))
     for old_path, new_path in sorted(site.redirects.items()):
         path = old_path + "index.html"
         yield memo.page(path, ("redirect.html", new_path),
@@ -311,24 +328,11 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                         lambda: feeds.sitemap(info, listed).content)
 
 
-def _archive_key(period: browse.ArchivePeriod, memo: RenderMemo) -> Keyed:
-    return Keyed((period.path, period.title, memo.identities(period.stories),
-                  period.children, period.crumbs, period.lists_stories))
-
-
-def _list_page(template: str, pager: browse.Pager, about: tuple[object, ...], total: int,
-               columns: Sequence[Sequence[object]], lastmod: str | None,
-               feeds: Sequence[dict[str, str]], context: dict[str, Any],
-               memo: RenderMemo) -> _PageSpec:
-    """One page of a name's stories or an outlet's articles (`columns`: the stories and
-    articles it shows), paginated as the front page is: a new story or article changes
-    the first page alone, which is the only one to tell how many there are (`total`).
-    An outlet listed thousands of articles on one page (1.6 MB at 100,000 articles),
-    rendered again for each new one."""
-    key = Keyed((*about, pager.path, pager.number, pager.previous, pager.next,
-                 0 if pager.number else total, *map(memo.identities, columns)))
-    return _PageSpec(template, pager.path + "index.html", lastmod, feeds,
-                     memo.key((template, key)), {**context, "listing": pager})
+def _place(pager: browse.Pager, total: int) -> tuple[object, ...]:
+    """What a page of a paginated list shows besides its items: its place among the
+    pages, and on the first page the number of items."""
+    return (pager.path, pager.number, pager.previous, pager.next,
+            0 if pager.number else total)
 
 
 def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:

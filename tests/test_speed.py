@@ -331,8 +331,11 @@ def test_a_build_takes_each_seed_s_size_and_time_from_its_up_to_date_walk(make_s
 
 
 def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monkeypatch):
-    project = make_site()
-    built(project, 8)
+    project = make_site({"sitegen.toml": "[pagination]\nper_page = 2\n"})
+    for day, (name, text) in enumerate(list(DISTINCT_NEWS.items())[:4], start=1):
+        project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-0{day}\n\n{text}")
+    settle(project)
+    project.build()  # four stories: the front page holds two, page/1/ the two oldest
     specs = []
     monkeypatch.setattr(render, "_PageSpec", spy(render._PageSpec, specs))
     project.write("seeds/late.txt", "title: Zoo opens a new aviary\ndate: 2025-06-01\n\n"
@@ -344,6 +347,11 @@ def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monke
                   if template in ("story.html", "article.html")}
     assert worked_out == {late["url"] + "index.html", late["articles"][0]["url"] + "index.html"}
     assert (project.out / late["url"] / "index.html").is_file()
+    # of the lists, the front page and the archive periods the late story is in
+    listed = {path for template, path, *_ in specs if template in ("index.html", "archive.html")}
+    assert listed == {"index.html", "archive/index.html", "archive/2025/index.html",
+                      "archive/2025/06/index.html", "archive/2025/06/01/index.html"}
+    assert (project.out / "page/1/index.html").is_file()  # there are numbered pages
 
 
 def test_the_export_read_in_blocks_gives_each_story_whole(make_site):
