@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +38,34 @@ def load_state(path: Path) -> tuple[StoryState, list[Problem]]:
                                       "story ids start afresh")]
 
 
-def save_state(path: Path, state: StoryState) -> None:
+Lines = Mapping[str, tuple[StoryRecord, str]]
+"""Each story's line in a state file, with the very record it was written from."""
+
+
+def save_state(path: Path, state: StoryState, lines: Lines | None = None
+               ) -> dict[str, tuple[StoryRecord, str]]:
     """One story per line: a change to a story is a one-line diff in git, and the file is
     written by the C JSON encoder (the indenting one is pure Python: 0.1 s at 10,000
-    articles, on every build of a watched site)."""
-    lines = [f' "format": {FORMAT},', f' "sequence": {state.sequence},',
-             f' "fingerprint": {json.dumps(state.fingerprint)},']
-    stories = [f"  {json.dumps(story_id)}: " + _compact(
-        {"slug": r.slug, "created": r.created, "articles": list(r.article_ids),
-         "central": r.central_id, "terms": list(r.terms)})
-        for story_id, r in sorted(state.stories.items())]
+    articles, on every build of a watched site). A story whose record is the very one
+    `lines` (what the last save returned) wrote keeps its line: encoding the 53,000 lines
+    of a 100,000-article site took 0.5 to 0.7 s a build. Returns the lines written."""
+    known = lines or {}
+    written: dict[str, tuple[StoryRecord, str]] = {}
+    for story_id, r in sorted(state.stories.items()):
+        kept = known.get(story_id)
+        written[story_id] = kept if kept is not None and kept[0] is r else (
+            r, f"  {json.dumps(story_id)}: " + _compact(
+                {"slug": r.slug, "created": r.created, "articles": list(r.article_ids),
+                 "central": r.central_id, "terms": list(r.terms)}))
+    lines_out = [f' "format": {FORMAT},', f' "sequence": {state.sequence},',
+                 f' "fingerprint": {json.dumps(state.fingerprint)},']
+    stories = [line for _, line in written.values()]
     retired = [f"  {json.dumps(story_id)}: " + _compact({"slug": r.slug, "successor": r.successor})
                for story_id, r in sorted(state.retired.items())]
-    lines.append(' "stories": {' + ("\n" + ",\n".join(stories) + "\n }," if stories else "},"))
-    lines.append(' "retired": {' + ("\n" + ",\n".join(retired) + "\n }" if retired else "}"))
-    atomic_write(path, ("{\n" + "\n".join(lines) + "\n}\n").encode())
+    lines_out.append(' "stories": {' + ("\n" + ",\n".join(stories) + "\n }," if stories else "},"))
+    lines_out.append(' "retired": {' + ("\n" + ",\n".join(retired) + "\n }" if retired else "}"))
+    atomic_write(path, ("{\n" + "\n".join(lines_out) + "\n}\n").encode())
+    return written
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
