@@ -43,11 +43,6 @@ from .model import Article, Progress, SpareSite, Story, StoryState, no_progress
 
 FILE = "build.pickle"
 JOURNAL = "build.journal"
-STATE = "state.pickle"
-"""Beside FILE: the story state as the last build wrote it, with the lines it wrote of
-it (BuildCache.story_state), so that the next build need neither parse state.json nor
-write every line of it again while it is that very file (0.4 and 0.5-0.7 s at 100,000
-articles)."""
 JOURNAL_SHARE = 0.25
 JOURNAL_ENTRIES = 100
 """A journal this large against the whole cache, or this long, is folded into a full
@@ -62,7 +57,7 @@ _ENTRY = struct.Struct("<Q16s")
 entry, from a build killed while appending it, is told from a whole one)."""
 _CODE = Path(__file__).resolve().parent
 KeptState = tuple[tuple[int, int, int] | None, StoryState, state.Lines]
-"""The state file's stamp (files.stamp), what it says, and the lines it was written as."""
+"""The state file's stamp (files.stamp), what it says, and each story's line of it."""
 Analyzed = tuple[analyze.StoryAnalysis, tuple[Article, ...], int, str | None]
 """A story's analysis, with what it was made from besides the story: its articles, the
 summary length and the pinned headline."""
@@ -110,9 +105,8 @@ class BuildCache:
         """What the last build set aside to stage the next one into (see write_site)."""
         self.story_state: KeptState | None = None
         """The state file as the last build read or wrote it (files.stamp), what it says
-        and the lines it was written as (state.save_state): not read again while it is
-        that very file."""
-        self._state_on_disk: KeptState | None = None
+        and each story's line of it (state.Lines): not read again while it is that very
+        file (`sitegen watch`), and written again only where a story changed."""
         self.kept_at: Path | None = None
         """Where the cache is kept on disk (FILE), when it is (see load and save)."""
         self._loaded: _Loaded | None = None
@@ -157,30 +151,11 @@ class BuildCache:
     def save(self) -> tuple[Problem, ...]:
         """Keep the reusable work on disk (at `kept_at`) for the next build: what changed
         since the load or the last save, appended to the journal, or the whole cache
-        (atomically: a killed build leaves the previous file), and the story state when
-        it changed (STATE). A cache that cannot be saved is a warning: the site is built
-        all the same."""
+        (atomically: a killed build leaves the previous file). A cache that cannot be
+        saved is a warning: the site is built all the same."""
         path = self.kept_at
         if path is None:
             return ()
-        return self._save_work(path) + self._save_story_state(path.with_name(STATE))
-
-    def _save_story_state(self, target: Path) -> tuple[Problem, ...]:
-        kept = self.story_state
-        if kept is None or kept is self._state_on_disk:
-            return ()
-        try:
-            with _no_gc():
-                files.atomic_write(target, _version() + pickle.dumps(
-                    kept, protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError as exc:
-            return (Problem(f".sitegen/cache/{target.name}", None,
-                            f"story state not kept ({exc.strerror or exc}); the next build "
-                            "reads state.json"),)
-        self._state_on_disk = kept
-        return ()
-
-    def _save_work(self, path: Path) -> tuple[Problem, ...]:
         loaded, self._loaded = self._loaded, None
         journal = path.with_name(JOURNAL)
         try:
@@ -309,8 +284,6 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
                                             len(journal), torn)
             if cache._loaded.files != stamp:  # saved again while read: not to be extended
                 cache._loaded = replace(cache._loaded, torn=True)
-            cache.story_state = cache._state_on_disk = _kept_state(path.with_name(STATE),
-                                                                   version)
             # Millions of objects, most of them kept to the end of the build: out of the
             # cyclic collector's way, which would otherwise look through all of them again
             # and again (11 s of a 46 s build at 100,000 articles), and first of all as
@@ -321,26 +294,6 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
         cache.kept_at = path
         return cache, (_corrupt(path),)
     return cache, ()
-
-
-def _kept_state(path: Path, version: bytes) -> KeptState | None:
-    """The story state kept beside the cache (STATE), if this code kept it; it is trusted
-    only while state.json is the file it was kept with (its stamp, checked by the
-    build)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if not data.startswith(version):
-        return None
-    try:
-        kept = pickle.loads(memoryview(data)[len(version):])
-    except Exception:  # pickle raises anything on damaged data
-        return None
-    if not (isinstance(kept, tuple) and len(kept) == 3 and isinstance(kept[1], StoryState)
-            and isinstance(kept[2], dict)):
-        return None
-    return kept
 
 
 def _stamp(path: Path) -> tuple[object, ...]:

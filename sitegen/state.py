@@ -20,8 +20,11 @@ from .model import RetiredStory, StoryRecord, StoryState
 FORMAT = 1
 
 
-def load_state(path: Path) -> tuple[StoryState, list[Problem]]:
-    """The saved state, or an empty one. A corrupt file is kept aside and reported."""
+def load_state(path: Path, lines: dict[str, tuple[StoryRecord, str]] | None = None
+               ) -> tuple[StoryState, list[Problem]]:
+    """The saved state, or an empty one. A corrupt file is kept aside and reported.
+    `lines`, if given, gets each story's line of the file with the record read from it,
+    for save_state to keep (see _lines_of)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -29,7 +32,10 @@ def load_state(path: Path) -> tuple[StoryState, list[Problem]]:
     except OSError as exc:
         return StoryState(), [Problem(str(path), None, f"cannot read: {exc.strerror}")]
     try:
-        return _decode(json.loads(raw)), []
+        loaded = _decode(json.loads(raw))
+        if lines is not None:
+            lines.update(_lines_of(raw.decode("utf-8"), loaded))
+        return loaded, []
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         backup = path.with_name(path.name + ".corrupt")
         os.replace(path, backup)
@@ -66,6 +72,28 @@ def save_state(path: Path, state: StoryState, lines: Lines | None = None
     lines_out.append(' "retired": {' + ("\n" + ",\n".join(retired) + "\n }" if retired else "}"))
     atomic_write(path, ("{\n" + "\n".join(lines_out) + "\n}\n").encode())
     return written
+
+
+_STORIES, _END_OF_STORIES = '\n "stories": {\n', '\n },\n "retired": '
+
+
+def _lines_of(text: str, loaded: StoryState) -> dict[str, tuple[StoryRecord, str]]:
+    """Each story's line of a file as save_state writes it, one story per line, with the
+    record read from it (so the line says exactly what the record does); none from a
+    file in another layout (edited by hand)."""
+    start, end = text.find(_STORIES), text.find(_END_OF_STORIES)
+    if start < 0 or end < start:
+        return {}
+    found: dict[str, tuple[StoryRecord, str]] = {}
+    for line in text[start + len(_STORIES):end].split("\n"):
+        line = line.removesuffix(",")
+        story_id = line[3:line.find('"', 3)]
+        record = loaded.stories.get(story_id)
+        if record is None or story_id in found or not line.startswith('  "') \
+                or not line.endswith("}"):
+            return {}
+        found[story_id] = (record, line)
+    return found if len(found) == len(loaded.stories) else {}
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
