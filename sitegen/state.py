@@ -34,7 +34,7 @@ def load_state(path: Path, lines: dict[str, tuple[StoryRecord, str]] | None = No
     try:
         loaded = _decode(json.loads(raw))
         if lines is not None:
-            lines.update(_lines_of(raw.decode("utf-8"), loaded))
+            lines.update(_lines_of(raw, loaded))
         return loaded, []
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         backup = path.with_name(path.name + ".corrupt")
@@ -77,10 +77,14 @@ def save_state(path: Path, state: StoryState, lines: Lines | None = None
 _STORIES, _END_OF_STORIES = '\n "stories": {\n', '\n },\n "retired": '
 
 
-def _lines_of(text: str, loaded: StoryState) -> dict[str, tuple[StoryRecord, str]]:
+def _lines_of(raw: bytes, loaded: StoryState) -> dict[str, tuple[StoryRecord, str]]:
     """Each story's line of a file as save_state writes it, one story per line, with the
     record read from it (so the line says exactly what the record does); none from a
-    file in another layout (edited by hand)."""
+    file in another layout or encoding (edited by hand), which is written anew."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:  # JSON in UTF-16, say: parsed, but not to be copied
+        return {}
     start, end = text.find(_STORIES), text.find(_END_OF_STORIES)
     if start < 0 or end < start:
         return {}

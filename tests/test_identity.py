@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from sitegen.identity import assign_ids, next_state, redirect_targets
 from sitegen.model import RetiredStory, Story, StoryRecord, StoryState
+from sitegen.state import load_state, save_state
 
 
 def state(**stories: tuple[tuple[str, ...], int]) -> StoryState:
@@ -142,3 +145,21 @@ def test_corrupt_state_is_reported_kept_aside_and_rebuilt(make_site):
     assert any("corrupt state" in str(p) for p in report.problems)
     assert (project.root / ".sitegen" / "state.json.corrupt").read_text() == "{not json"
     assert project.stories()
+
+
+def test_state_lines_are_kept_only_from_a_file_as_save_state_writes_it(tmp_path):
+    """save_state reuses the lines load_state hands over; a file in another encoding or
+    layout is still read, but hands over none, and is not taken for a corrupt one."""
+    saved = state(old=(("a", "b"), 1), other=(("x",), 1))
+    path = tmp_path / "state.json"
+    written = save_state(path, saved)
+    lines: dict = {}
+    assert load_state(path, lines)[1] == []
+    assert {k: line for k, (_, line) in lines.items()} == \
+        {k: line for k, (_, line) in written.items()}
+    for other in (path.read_text(encoding="utf-8").encode("utf-16"),
+                  json.dumps(json.loads(path.read_text(encoding="utf-8"))).encode()):
+        path.write_bytes(other)
+        lines = {}
+        loaded, problems = load_state(path, lines)
+        assert problems == [] and lines == {} and loaded.stories == saved.stories
