@@ -1,5 +1,5 @@
-"""Browsing pages: the paginated front page and outlet pages, date archives and recently
-updated.
+"""Browsing pages: the paginated front page (whose pages names' and outlets' lists share),
+date archives and recently updated.
 
 Plain lists of stories cut into pages; the render stage gives each one a template.
 """

@@ -240,12 +240,12 @@ class RenderMemo:
         return True
 
     def known_names(self, keys: Sequence[bytes]) -> list[str | None]:
-        """For keys made by identity_keys: the name (path) of what the last build made
-        from each (noted as made by this build too), else None. Such a key names the very
-        stories and articles a page was made from, so it tells which page it was: an
-        unchanged page needs neither its path worked out (hashing and slugifying a title)
-        nor its context built: 3.1 of the 9.2 s rendering took at 100,000 articles when
-        one story had changed (py-spy)."""
+        """For keys made by identity_keys or listing_keys: the name (path) of what the
+        last build made from each (noted as made by this build too), else None. Such a
+        key names the very stories and articles a page was made from, so it tells which
+        page it was: an unchanged page needs neither its path worked out (hashing and
+        slugifying a title) nor its context built: 3.1 of the 9.2 s rendering took at
+        100,000 articles when one story had changed (py-spy)."""
         if self._by_key is None:
             self._by_key = {made: (name, made) for name, made in self._made.items()
                             if type(made) is bytes}
