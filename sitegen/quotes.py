@@ -6,6 +6,7 @@ that the derived article leaves out is "dropped" by it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,8 +75,12 @@ def _clean_speaker(who: str) -> str | None:
     return who
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def same_quote(key: str, other: str) -> str | None:
-    """'verbatim' when one quote contains the other, 'altered' when most words are shared."""
+    """'verbatim' when one quote contains the other, 'altered' when most words are shared.
+
+    Remembered: a story's quotes are compared again for every pair of its articles that
+    carry them, both ways (who rewrote whom) and for the quote ledger."""
     if key == other or f" {key} " in f" {other} " or f" {other} " in f" {key} ":
         return "verbatim"
     words, others = set(key.split()), set(other.split())
