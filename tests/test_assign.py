@@ -150,6 +150,30 @@ def test_a_term_index_from_the_clusterings_counts_is_the_one_sync_makes():
     assert again.similarity("b", "e") == synced.similarity("b", "e")
 
 
+def test_only_rare_words_have_postings_and_a_word_rare_again_gets_them_back(monkeypatch):
+    monkeypatch.setattr(assign, "RARE_DF", 2)
+    pool = {**POOL, "e": article("e", "Boat rescue in Elmford as flood waters rise", None)}
+
+    def postings(index: assign.TermIndex) -> dict[str, list[str]]:
+        return {index.words[w]: sorted(p) for w, p in index.postings.items() if p}
+
+    def fresh(articles: dict[str, Article]) -> assign.TermIndex:
+        index = assign.TermIndex()
+        index.sync(articles)
+        return index
+
+    whole = fresh(pool)
+    assert "elmford" not in postings(whole)  # in more than RARE_DF articles
+    assert all(whole.df[w] <= 2 for w in whole.postings)
+    for gone in pool:  # from the packed arrays a saved index is loaded with, and not
+        rest = {k: v for k, v in pool.items() if k != gone}
+        for kept in (pickle.loads(pickle.dumps(whole)), fresh(pool)):
+            kept.sync(rest)
+            assert postings(kept) == postings(fresh(rest))
+            assert all(kept.candidates(x, rest) == fresh(rest).candidates(x, rest)
+                       for x in rest)
+
+
 def test_words_are_those_of_scikit_learns_english_analyzer_without_importing_it():
     """Placing a new article tokenizes it as the full clustering did (scikit-learn's
     analyzer with its English stop words), and does not import scikit-learn for that."""
