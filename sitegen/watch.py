@@ -149,7 +149,9 @@ class Watcher:
             self._search_behind = config.search
             # What the cache holds lives as long as the watcher: keep the cyclic garbage
             # collector from walking it again and again (a pass over a 10,000-article
-            # cache costs a tenth of a second, several times a build).
+            # cache costs a tenth of a second, several times a build). The build paused
+            # the collector: its cyclic garbage goes first, or it would be kept for good.
+            gc.collect()
             gc.freeze()
         except SitegenError as exc:
             error = str(exc)

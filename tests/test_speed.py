@@ -4,6 +4,7 @@ benchmarks/build_speed.py, not here."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -173,6 +174,32 @@ def test_work_spread_over_processes_gives_the_same_site(make_site, monkeypatch,
     # archive, story, article, name and outlet pages rendered
     assert len(forked_pools) == 10
     assert without_stamp(project) == alone
+
+
+def test_a_build_pauses_the_cyclic_collector_but_its_workers_collect(make_site, monkeypatch,
+                                                                     forked_pools):
+    project = make_site()
+    for number in range(3):
+        seed(project, number)
+    settle(project)
+    during = []
+    real = render.render_site
+
+    def rendering(*args, **kwargs):
+        during.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render, "render_site", rendering)
+    assert gc.isenabled()
+    project.build()
+    assert during == [False] and gc.isenabled()
+    gc.disable()  # as during a build
+    try:
+        in_workers = list(parallel.imap_chunked(lambda chunk: [gc.isenabled()], range(4),
+                                                chunk=1, serial_below=1))
+    finally:
+        gc.enable()
+    assert len(forked_pools) == 1 and in_workers == [[True]] * 4
 
 
 def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
