@@ -110,16 +110,17 @@ def story_texts(export: bytes) -> dict[bytes, memoryview]:
     """Each story's text in an export export_json wrote, by its id as JSON: what the next
     build keeps of an unchanged story. Views into `export`, not copies (splitting it
     copied it three times over)."""
-    return {story_id: text for story_id, text in scan_stories(iter([export]))}
+    return {story_id: text for story_id, text, _ in scan_stories(iter([export]))}
 
 
-def scan_stories(blocks: Iterator[bytes]) -> Iterator[tuple[bytes, memoryview]]:
-    """(id as JSON, text) of each story of an export export_json wrote, given as
-    consecutive blocks of bytes: a story is told apart by where the next begins (see
-    _NEXT_STORY), without parsing 160 MB of JSON (at 100,000 articles). A text is a view
-    into the block that holds it; reading a file a block at a time, the search indexer
-    never holds the whole export."""
-    buffer, at = b"", -1
+def scan_stories(blocks: Iterator[bytes]) -> Iterator[tuple[bytes, memoryview, int]]:
+    """(id as JSON, text, where the text starts in the export) of each story of an export
+    export_json wrote, given as consecutive blocks of bytes: a story is told apart by
+    where the next begins (see _NEXT_STORY), without parsing 160 MB of JSON (at 100,000
+    articles). A text is a view into the block that holds it; reading a file a block at
+    a time, the search indexer never holds the whole export, and reads again from the
+    file, by where they start, only the stories it needs whole."""
+    buffer, at, base = b"", -1, 0  # base: where buffer starts in the export
     while at < 0:
         more = next(blocks, None)
         if more is None:
@@ -132,19 +133,20 @@ def scan_stories(blocks: Iterator[bytes]) -> Iterator[tuple[bytes, memoryview]]:
         if following < 0:
             more = next(blocks, None)
             if more is not None:
-                buffer, at = buffer[at:] + more, 0
+                buffer, at, base = buffer[at:] + more, 0, base + at
                 continue
             end = buffer.rfind(_END, at)
             if end >= 0:  # else cut short: no export this module wrote
-                yield _story_at(buffer, at, end)
+                yield _story_at(buffer, at, end, base)
             return
-        yield _story_at(buffer, at, following)
+        yield _story_at(buffer, at, following, base)
         at = following + len(_BETWEEN)
 
 
-def _story_at(buffer: bytes, start: int, end: int) -> tuple[bytes, memoryview]:
+def _story_at(buffer: bytes, start: int, end: int, base: int
+              ) -> tuple[bytes, memoryview, int]:
     return (buffer[start + _ID_AT:buffer.find(b",\n", start + _ID_AT, end)],
-            memoryview(buffer)[start:end])
+            memoryview(buffer)[start:end], base + start)
 
 
 def _json(value: Any, indent: bool = False) -> bytes:

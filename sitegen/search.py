@@ -261,7 +261,8 @@ def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) 
                 shutil.rmtree(left)
             else:
                 left.unlink()
-    to_write: dict[bytes, Path] = {}
+    to_write: list[tuple[int, int, Path]] = []
+    """(where the story starts in the export, its length, its record)"""
     manifests: dict[Path, dict[str, str]] = {}
     for shard in shards:
         folder, manifest = root / shard.slot, root / f"{shard.slot}.json"
@@ -274,18 +275,20 @@ def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) 
         manifest.unlink(missing_ok=True)  # until the folder is as the new one will say
         folder.mkdir(exist_ok=True)
         present = {entry.name for entry in os.scandir(folder)}
-        wanted = {_record_name(story_id): (story_id, digest.hex())
-                  for story_id, digest in shard.members}
+        wanted = {_record_name(story_id): (digest.hex(), start, length)
+                  for story_id, digest, start, length in shard.members}
         for name in present - wanted.keys():
             (folder / name).unlink()
-        for name, (story_id, digest) in wanted.items():
+        for name, (digest, start, length) in wanted.items():
             if name not in present or written.get(name) != digest:
-                to_write[story_id] = folder / name
-        manifests[manifest] = {name: digest for name, (_, digest) in wanted.items()}
-    if to_write:
-        for story_id, text in scan_stories(_blocks(export)):
-            if (path := to_write.get(story_id)) is not None:
-                path.write_text(story_record(orjson.loads(text)), encoding="utf-8")
+                to_write.append((start, length, folder / name))
+        manifests[manifest] = {name: digest for name, (digest, _, _) in wanted.items()}
+    # the stories' texts read from where _shards found them, in the order of the file: a
+    # new article changes a record or two, and the export was read through once already
+    with export.open("rb") as stream:
+        for start, length, path in sorted(to_write):
+            stream.seek(start)
+            path.write_text(story_record(orjson.loads(stream.read(length))), encoding="utf-8")
     for manifest, names in manifests.items():
         atomic_write(manifest, orjson.dumps({"code": code, "records": names}))
 
@@ -355,8 +358,9 @@ class _Shard:
     count: int
     """How many shards the stories are cut into (see shard_count)."""
     place: int
-    members: list[tuple[bytes, bytes]]
-    """(story id as JSON, digest of the story as exported) of each of its stories."""
+    members: list[tuple[bytes, bytes, int, int]]
+    """(story id as JSON, digest of the story as exported, where it starts in the export
+    and its length) of each of its stories."""
 
     @property
     def slot(self) -> str:
@@ -367,11 +371,11 @@ class _Shard:
 def _shards(export: Path, scale: float, language: str) -> list[_Shard]:
     """Each shard that has stories (shard_count of them, by `scale`), from the export at
     `export` (read a block at a time)."""
-    stories = [(story_id, len(text), hashlib.blake2b(text, digest_size=16).digest())
-               for story_id, text in scan_stories(_blocks(export))]
+    stories = [(story_id, len(text), hashlib.blake2b(text, digest_size=16).digest(), start)
+               for story_id, text, start in scan_stories(_blocks(export))]
     count = shard_count(len(stories), scale)
     made_by = _code_digest() + f"{_pagefind_version()}\0{language}\0".encode()
-    members: list[list[tuple[bytes, int, bytes]]] = [[] for _ in range(count)]
+    members: list[list[tuple[bytes, int, bytes, int]]] = [[] for _ in range(count)]
     for story in stories:
         number = int.from_bytes(hashlib.blake2b(orjson.loads(story[0]).encode(),
                                                 digest_size=8).digest())
@@ -382,10 +386,11 @@ def _shards(export: Path, scale: float, language: str) -> list[_Shard]:
             continue
         shard.sort()
         digest = hashlib.blake2b(made_by, digest_size=10)
-        for _, length, text_digest in shard:
+        for _, length, text_digest, _ in shard:
             digest.update(b"%d\0%s" % (length, text_digest))
         shards.append(_Shard(digest.hexdigest(), count, place,
-                             [(story_id, text_digest) for story_id, _, text_digest in shard]))
+                             [(story_id, text_digest, start, length)
+                              for story_id, length, text_digest, start in shard]))
     return shards
 
 

@@ -406,10 +406,13 @@ def test_the_export_read_in_blocks_gives_each_story_whole(make_site):
     assert all(json.loads(text)["id"] == json.loads(key) for key, text in whole.items())
     for size in (1, 7, 100, 4096):  # blocks that cut markers and ids in two
         blocks = (content[at:at + size] for at in range(0, len(content), size))
-        assert {key: bytes(text) for key, text in export.scan_stories(blocks)} == whole
+        found = list(export.scan_stories(blocks))
+        assert {key: bytes(text) for key, text, _ in found} == whole
+        # where each starts in the export, to be read again from the file
+        assert all(content[start:start + len(text)] == text for _, text, start in found)
     # an export cut short within its last story: that one is not taken for a whole one
     cut_short = export.scan_stories(iter([content[:-len(export._END) - 5]]))
-    found = {key: bytes(text) for key, text in cut_short}
+    found = {key: bytes(text) for key, text, _ in cut_short}
     assert len(found) == len(whole) - 1 and found.items() < whole.items()
 
 
