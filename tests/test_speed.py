@@ -24,6 +24,7 @@ from sitegen import (
     buildcache,
     cluster,
     export,
+    files,
     ingest,
     load_config,
     parallel,
@@ -268,12 +269,12 @@ def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrot
     assert len(loaded.terms.docs) == 7
 
 
-def test_a_cache_held_across_builds_reads_the_state_file_again_only_once_changed(
-        make_site, monkeypatch, tmp_path):
-    """A watcher's build takes the story state its last build wrote from memory, unless
-    the file is no longer the one it wrote (a `git checkout`, an edit). Any build writes
-    again only the lines of the stories that changed, to the same bytes as the whole
-    state encoded anew."""
+def test_the_state_file_is_read_again_only_once_changed(make_site, monkeypatch, tmp_path):
+    """A build takes the story state the last build wrote from the build cache (held by
+    a watcher, or saved whole or in the journal), unless the file is no longer the one
+    it wrote (a `git checkout`, an edit). Any build writes again only the lines of the
+    stories that changed, to the same bytes as the whole state encoded anew."""
+    monkeypatch.setattr(buildcache, "JOURNAL_SHARE", 10.0)
     project = make_site()
     for name, text in DISTINCT_NEWS.items():
         project.write(f"seeds/{name}.txt", f"title: {text[:40]}\ndate: 2025-05-01\n\n{text}")
@@ -288,17 +289,24 @@ def test_a_cache_held_across_builds_reads_the_state_file_again_only_once_changed
         build_site(config, cache=held, search_later=True)
     seed(project, 6)
     settle(project)
-    assert len(reads) == 1  # the first build's; the second's state is the one it wrote
+    assert reads == []  # the state came with the cache from disk, then from memory
     monkeypatch.setattr(state, "_compact", spy(state._compact, encoded))
-    project.build()  # a new process's: it reads the file, and keeps its lines
-    assert len(reads) == 2
+    cache = project.root / ".sitegen" / "cache"
+    assert (cache / buildcache.JOURNAL).exists()  # the state's changes went there
+    project.build()  # a new process's: the state and its lines come with the cache
+    assert reads == []
     assert len(project.stories()) >= 6
     assert len([e for e in encoded if "slug" in e[0]]) == 1  # the story that grew
     state_path = project.root / ".sitegen" / "state.json"
+    kept_lines: dict = {}
+    on_file = state.load_state(state_path, kept_lines)[0]
+    stamp, loaded, lines = buildcache.load(cache / buildcache.FILE)[0].story_state
+    assert stamp == files.stamp(state_path) and loaded == on_file and lines == kept_lines
     whole = tmp_path / "whole.json"
     monkeypatch.undo()
     state.save_state(whole, state.load_state(state_path)[0])
     assert whole.read_bytes() == state_path.read_bytes()
+    reads.clear()
     monkeypatch.setattr(state, "load_state", spy(state.load_state, reads))
     data = json.loads(state_path.read_text(encoding="utf-8"))
     story_id = next(iter(data["stories"]))
@@ -307,7 +315,7 @@ def test_a_cache_held_across_builds_reads_the_state_file_again_only_once_changed
     seed(project, 7)
     settle(project)
     build_site(config, cache=held, search_later=True)
-    assert len(reads) == 3
+    assert len(reads) == 1
     assert (project.out / "stories" / "renamed-by-hand" / "index.html").is_file()
 
 
