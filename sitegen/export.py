@@ -90,20 +90,21 @@ def export_json(site: Site, generated: str, previous: bytes | None,
     keys = memo.identity_keys("json", site.stories)
     known = memo.known_names(keys)  # the very story: no name to work out, no call each
     kept = story_texts(previous) if previous and any(known) else {}
-    parts: list[bytes | memoryview] = []
+    parts: list[bytes | memoryview] = [_STORIES]
     for story, key, name in zip(site.stories, keys, known, strict=True):
         part = None if name is None else kept.get(_json(story.story.id))
         if part is None:
             part = _json(_export_story(story), indent=True).replace(b"\n", _IN_LIST)
             memo.note(f"{story.story.id}\x00json", key)
-        parts.append(part)
-    body = (_STORIES + _BETWEEN.join(parts) + _END if parts
-            else b',\n  "stories": []\n}\n')
+        parts += (part, _BETWEEN)
+    parts[-1] = _END
+    # Joined once (160 MB at 100,000 articles): each `+` copied it all again (0.5 s)
+    body = b"".join(parts) if len(parts) > 1 else b',\n  "stories": []\n}\n'
     if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
         with contextlib.suppress(ValueError):
             stamp = orjson.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
             generated = stamp if isinstance(stamp, str) else generated
-    return _EXPORT_HEAD + _json(generated) + body
+    return b"".join((_EXPORT_HEAD, _json(generated), body))
 
 
 def story_texts(export: bytes) -> dict[bytes, memoryview]:
