@@ -7,7 +7,6 @@ plain data the previous one produced.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -113,11 +112,17 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     disk in .sitegen/cache/, as it updates a given cache that came from there
     (load_cache). `search_later` leaves the search index as it was, to be
     brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
-    pages show new articles at once). `progress` is told how each stage goes.
+    pages show new articles at once). `progress` is told how each stage goes. Python's
+    cyclic garbage collector is paused while it runs (see buildcache.collector_paused):
+    a process that goes on after it may collect what little cyclic garbage it left.
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
-        with files.exclusive(lock, lock_wait, on_wait), _collector_paused():
+        # The collector is paused: most of what a build makes stays to its end. Its own
+        # cyclic garbage is small (templates it compiles, the few pages it renders
+        # itself); render workers, whose Jinja contexts leave ~50 cyclic objects a page,
+        # collect as usual (see parallel), and `sitegen watch` collects after a build.
+        with files.exclusive(lock, lock_wait, on_wait), buildcache.collector_paused():
             return _build_locked(config, now, recluster, cache, search_later, progress)
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
@@ -355,24 +360,6 @@ def _redirects(previous: StoryState, identities: Identities,
             urls.slug_path(slugs[target]) if (target := targets[story_id]) else ""
         for story_id, record in retired.items()
     }
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the build: most objects a build makes (its
-    articles, stories, keys and pages' lists) stay to its end, and the collector went
-    through each of them at least twice: 1 s or more of a 15 s build placing one
-    article among 100,000 (alternated with and without). A build's own cyclic garbage is
-    small (templates it compiles, the few pages it renders itself); the render workers,
-    whose Jinja contexts leave ~50 cyclic objects a page, collect as usual (see
-    parallel). A process that goes on after a build (`sitegen watch`) collects then."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager

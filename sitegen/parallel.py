@@ -133,9 +133,9 @@ def _start_worker() -> None:
     """Each worker's matrix products on one thread: the workers already fill the cores,
     and OpenBLAS threads of two workers spinning for a core made the analysis of 10,000
     articles take 4.7 s instead of 2.7 s. Its cyclic garbage collected (a build pauses
-    the collector, see build.py; Jinja leaves ~50 cyclic objects a page), but never in
-    what it inherited: frozen first, the build's objects are not gone through (nor their
-    memory pages copied, as writing to their headers would)."""
+    the collector, see build_site; Jinja leaves ~50 cyclic objects a page), but never
+    in what it inherited: frozen first, the build's objects are not gone through (nor
+    their memory pages copied, as writing to their headers would)."""
     import threadpoolctl  # imported before the fork
     threadpoolctl.threadpool_limits(1, user_api="blas")
     gc.freeze()
