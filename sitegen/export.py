@@ -98,7 +98,8 @@ def export_json(site: Site, generated: str, previous: bytes | None,
             memo.note(f"{story.story.id}\x00json", key)
         parts += (part, _BETWEEN)
     parts[-1] = _END
-    # Joined once (160 MB at 100,000 articles): each `+` copied it all again (0.5 s)
+    # Joined once (160 MB at 100,000 articles): each `+` copied it all again, a quarter
+    # of the export's time with every story unchanged
     body = b"".join(parts) if len(parts) > 1 else b',\n  "stories": []\n}\n'
     if previous and previous.startswith(_EXPORT_HEAD) and previous.endswith(body):
         with contextlib.suppress(ValueError):
