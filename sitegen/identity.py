@@ -31,7 +31,8 @@ class Identities:
 def assign_ids(groups: Sequence[Sequence[str]], previous: StoryState) -> Identities:
     """Map groups of article ids onto previous story ids (see the module docstring)."""
     old_story_of = {a: sid for sid, record in previous.stories.items() for a in record.article_ids}
-    overlaps = [Counter(old_story_of[a] for a in group if a in old_story_of) for group in groups]
+    overlaps = [_overlap([old_story_of[a] for a in group if a in old_story_of])
+                for group in groups]
 
     heir: dict[str, int] = {}
     """Old story id -> the group holding most of its articles (first group on a tie)."""
@@ -46,7 +47,8 @@ def assign_ids(groups: Sequence[Sequence[str]], previous: StoryState) -> Identit
     ids: list[str | None] = [None] * len(groups)
     retired: dict[str, RetiredStory] = {}
     for index, old_ids in claimants.items():
-        oldest = min(old_ids, key=lambda sid: (previous.stories[sid].created, sid))
+        oldest = old_ids[0] if len(old_ids) == 1 else \
+            min(old_ids, key=lambda sid: (previous.stories[sid].created, sid))
         ids[index] = oldest
         for other in old_ids:
             if other != oldest:
@@ -64,6 +66,15 @@ def assign_ids(groups: Sequence[Sequence[str]], previous: StoryState) -> Identit
         final.append(story_id)
     slugs = {sid: previous.stories[sid].slug for sid in final if sid in previous.stories}
     return Identities(tuple(final), slugs, retired)
+
+
+def _overlap(old_ids: list[str]) -> Mapping[str, int]:
+    """How many of a group's articles each previous story held. Nearly every group is
+    all one old story's (or new): counted at C speed, not by a Counter each (53,000
+    groups at 100,000 articles)."""
+    if old_ids and old_ids.count(old_ids[0]) == len(old_ids):
+        return {old_ids[0]: len(old_ids)}
+    return Counter(old_ids)
 
 
 def new_story_id(founder: str, taken: AbstractSet[str]) -> str:
