@@ -8,7 +8,7 @@ plain data the previous one produced.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -141,8 +141,8 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
         # A build that leaves the search index behind records nothing, so a watcher's
         # builds after the first find no record: no walk for them (0.7 s at 100,000)
         known = not recluster and record.exists()
-        seeds: dict[str, tuple[int, int, int]] = {}
-        inputs = uptodate.inputs(config, seeds) if known or not search_later else None
+        seeds = ingest.list_seeds(config.seeds_dir) if known or not search_later else None
+        inputs = uptodate.inputs(config, seeds) if seeds is not None else None
         done = uptodate.unchanged_since_last(record, inputs, outputs) \
             if known and inputs is not None else None
     if done is not None:
@@ -165,11 +165,11 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
 
 def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    cache: BuildCache, search_later: bool, timings: dict[str, float],
-                   progress: Progress,
-                   seeds: dict[str, tuple[int, int, int]]) -> BuildReport:
+                   progress: Progress, seeds: ingest.SeedListing | None) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress,
                        seeds=seeds)
-    seeds.clear()  # read: not to be held while the pages are made (29 MB at 100,000 seeds)
+    if seeds is not None:  # read: not to be held while the pages are made (at 100,000
+        seeds.files.clear()  # seeds, 29 MB)
     # The full clustering is for `explain`: its vectors and neighbour graph (hundreds of MB
     # at 100,000 articles) are let go before the render workers are forked
     prepared = replace(prepared, clustering=None)
@@ -265,9 +265,9 @@ def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
 def prepare(config: Config, timings: dict[str, float] | None = None, *,
             recluster: bool = False, cache: BuildCache | None = None,
             progress: Progress = no_progress,
-            seeds: Mapping[str, tuple[int, int, int]] | None = None) -> Prepared:
+            seeds: ingest.SeedListing | None = None) -> Prepared:
     """Run every stage before rendering: read, group, identify and analyze the stories.
-    `seeds`: each seed file's size, time and inode, as the up-to-date walk just found."""
+    `seeds`: the seed files, as the up-to-date check just listed them."""
     timings = {} if timings is None else timings
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):

@@ -1,8 +1,9 @@
 """Whether a build has nothing to do: nothing it reads changed since the last build.
 
-The inputs are summed up as the path, size and modification time of every file under
-the seed, template and static folders, of the config and story-fixes files and of
-sitegen's own code, with the settings themselves; the outputs as the state file and the
+The inputs are summed up as the path, size and modification time of every seed (as
+ingest lists them, with the files it will not read, since the report names those), of
+every file under the template and static folders, of the config and story-fixes files
+and of sitegen's own code, with the settings themselves; the outputs as the state file and the
 site folder the last build left. When both match what the last successful build
 recorded, the site is already what a build would make, and `sitegen build` says so
 after a directory walk (a fraction of a second at 100,000 seeds) instead of reading
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import Problem
-from .ingest import RACY_NS
+from .ingest import RACY_NS, SeedListing
 from .model import BuildReport, WriteReport
 
 RECORD = "last-build.json"
@@ -38,18 +39,22 @@ class Inputs:
     taken_ns: int
 
 
-def inputs(config: Config, seeds: dict[str, tuple[int, int, int]] | None = None) -> Inputs:
-    """What the build is about to read, summed up (see the module's docstring). Each file
-    under the seeds folder goes into `seeds` as the walk found it (size, modification
-    time, inode): what ingest would otherwise stat each seed for again."""
+def inputs(config: Config, seeds: SeedListing) -> Inputs:
+    """What the build is about to read, summed up (see the module's docstring): `seeds`
+    lists the seed folder (ingest.list_seeds), for the build to read from."""
     taken = time.time_ns()
     digest = hashlib.sha256(repr(config).encode())
+    digest.update(f"\0{config.seeds_dir}\0".encode())
     newest = 0
-    folders = (config.seeds_dir, *config.template_dirs, *config.static_dirs, _CODE)
+    for path, _, (size, modified, _) in seeds.files:
+        digest.update(f"{path}\0{size}\0{modified}\n".encode())
+        newest = max(newest, modified)
+    for problem in seeds.problems:  # files that are no seeds: the report repeats them
+        digest.update(f"{problem}\n".encode())
     single = (config.config_file, config.project_dir / "stories.toml")
-    for root in folders:
+    for root in (*config.template_dirs, *config.static_dirs, _CODE):
         digest.update(f"\0{root}\0".encode())
-        for line, modified in _walk(root, seeds if root == config.seeds_dir else None):
+        for line, modified in _walk(root):
             digest.update(line)
             newest = max(newest, modified)
     for path in single:
@@ -99,11 +104,9 @@ def remember(record_file: Path, before: Inputs, outputs: tuple[Path, ...],
     os.replace(temporary, record_file)
 
 
-def _walk(root: Path, signatures: dict[str, tuple[int, int, int]] | None = None
-          ) -> list[tuple[bytes, int]]:
+def _walk(root: Path) -> list[tuple[bytes, int]]:
     """(a line naming each file under root with its size and time, the time), sorted:
-    scandir's order is the file system's, not the same from one build to the next. Each
-    file's (size, time, inode) goes into `signatures`, if given."""
+    scandir's order is the file system's, not the same from one build to the next."""
     found: list[tuple[bytes, int]] = []
     pending = [str(root)]
     while pending:
@@ -128,8 +131,6 @@ def _walk(root: Path, signatures: dict[str, tuple[int, int, int]] | None = None
                 continue
             found.append((f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode(),
                           info.st_mtime_ns))
-            if signatures is not None:
-                signatures[entry.path] = (info.st_size, info.st_mtime_ns, info.st_ino)
     found.sort()
     return found
 

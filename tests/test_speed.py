@@ -366,18 +366,21 @@ def test_an_unchanged_story_of_the_export_is_taken_from_the_last_one(make_site,
     assert without_stamp(project) == taken
 
 
-def test_a_build_takes_each_seed_s_size_and_time_from_its_up_to_date_walk(make_site,
-                                                                          monkeypatch):
-    """The walk that finds whether anything changed stats every seed; reading them, the
-    build asks again only of the seeds it reads."""
+def test_a_build_walks_the_seeds_once_and_stats_each_seed_once(make_site, monkeypatch):
+    """The walk that finds whether anything changed lists and stats every seed; the
+    build reads from that listing, asking again only of the seeds it reads."""
     project = make_site()
     built(project, 8)
-    stats = []
-    monkeypatch.setattr(ingest, "_signature", spy(ingest._signature, stats))
     seed(project, 8)
     settle(project)
+    scans, stats = [], []
+    monkeypatch.setattr(os, "scandir", spy(os.scandir, scans))
+    monkeypatch.setattr(ingest, "_signature", spy(ingest._signature, stats))
     project.build()
-    assert [Path(path).name for (path,) in stats] == ["s008.txt"]
+    seeds = os.fspath(project.root / "seeds")
+    assert [folder for folder, *_ in scans if os.fspath(folder) == seeds] == [seeds]
+    stated = sorted(Path(path).name for (path,) in stats)
+    assert stated == sorted([f"s{n:03d}.txt" for n in range(9)] + ["s008.txt"])
     assert any(a["seed"] == "s008.txt" for s in project.stories() for a in s["articles"])
 
 
