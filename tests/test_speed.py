@@ -542,29 +542,40 @@ def built_in_shards(make_site, monkeypatch):
 
 def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
         make_site, monkeypatch):
-    """The search index comes in shards, each named by a digest of its stories' records:
-    after one new article, the shard of its story is made anew, and every other one is
-    the site's folder as it was (the very files)."""
+    """The search index comes in shards, with a digest of what each was made from: after
+    one new article, the shard of its story is made anew, and every other one is the
+    site's folder as it was (the very files). Of the shard made again, the files that
+    Pagefind made as they were (named by digests of what they hold) stay the very
+    files too, and the ones it no longer makes are gone."""
     project = built_in_shards(make_site, monkeypatch)
     bundle = project.out / "pagefind"
 
-    def shards() -> dict[str, int]:
-        """Each shard's folder -> the inode of its entry file."""
-        listed = json.loads((bundle / "shards.json").read_bytes())["shards"]
-        return {shard: (bundle / shard / "pagefind-entry.json").stat().st_ino
-                for shard in listed}
+    def files() -> dict[str, int]:
+        """Each file of the bundle -> its inode."""
+        return {path.relative_to(bundle).as_posix(): path.stat().st_ino
+                for path in bundle.rglob("*") if path.is_file()}
 
-    before = shards()
-    assert len(before) > 2
+    def digests() -> dict[str, str]:
+        return json.loads((bundle / "shards.json").read_bytes())["digests"]
+
+    before, made_from = files(), digests()
+    assert len(made_from) > 2
     project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
                   + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
     settle(project)
     project.build()
-    after = shards()
-    assert len(set(after) - set(before)) == 1
-    gone = set(before) - set(after)
-    assert len(gone) == 1 and not (bundle / gone.pop()).exists()
-    assert all(after[shard] == before[shard] for shard in set(after) & set(before))
+    after = files()
+    changed = {name for name, digest in digests().items() if made_from[name] != digest}
+    assert len(changed) == 1 and digests().keys() == made_from.keys()
+    shard = changed.pop()
+    assert all(after[name] == before[name] for name in after
+               if name != "shards.json" and not name.startswith(f"{shard}/"))
+    same = {name for name in after if before.get(name) == after[name]}
+    assert {f"{shard}/pagefind.js", f"{shard}/wasm.en.pagefind"} <= same
+    assert f"{shard}/pagefind-entry.json" not in same
+    entry = json.loads((bundle / shard / "pagefind-entry.json").read_bytes())
+    assert [name for name in after if name.startswith(f"{shard}/") and name.endswith("pf_meta")] \
+        == [f"{shard}/pagefind.{entry['languages']['en']['hash']}.pf_meta"]
 
 
 def test_search_records_are_kept_and_only_a_changed_story_s_is_written_again(
