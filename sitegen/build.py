@@ -7,6 +7,7 @@ plain data the previous one produced.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -174,23 +175,32 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
     # at 100,000 articles) are let go before the render workers are forked
     prepared = replace(prepared, clustering=None)
     env = render.make_environment(config.template_dirs, cache_dir(config) / "templates")
-    with _timed(timings, "write"):
-        try:
-            report = _render_and_write(config, prepared, env, cache, now(), search_later,
-                                       timings, progress)
-        except write.MissingPage:  # the site lost a file the memo counted on
-            cache.forget_site()
-            report = _render_and_write(config, prepared, env, cache, now(), search_later,
-                                       timings, progress)
+
+    @functools.cache
+    def next_state() -> tuple[StoryState, bytes, state.Lines] | None:
+        """The state after this build and its file's text (None: the previous state), made
+        while the search index is (which the build waits for: at 100,000 articles, 0.5 s
+        of a one-article build), saved once the site is."""
         new_state = identity.next_state(
             prepared.previous,
             (s.story if s.story.slug == s.slug else replace(s.story, slug=s.slug)
              for s in prepared.site.stories),
             prepared.identities.retired, prepared.fingerprint)
-        if new_state is not prepared.previous:
-            written = state.save_state(state_file(config), new_state,
-                                       cache.story_state[2] if cache.story_state else None)
-            cache.story_state = (files.stamp(state_file(config)), new_state, written)
+        return None if new_state is prepared.previous else (new_state, *state.state_text(
+            new_state, cache.story_state[2] if cache.story_state else None))
+
+    with _timed(timings, "write"):
+        try:
+            report = _render_and_write(config, prepared, env, cache, now(), search_later,
+                                       timings, progress, next_state)
+        except write.MissingPage:  # the site lost a file the memo counted on
+            cache.forget_site()
+            report = _render_and_write(config, prepared, env, cache, now(), search_later,
+                                       timings, progress, next_state)
+        if (saved := next_state()) is not None:
+            new_state, content, lines = saved
+            files.atomic_write(state_file(config), content)
+            cache.story_state = (files.stamp(state_file(config)), new_state, lines)
         cache.pages.commit(write.signature(config.out_dir))
         cache.site_paths = {config.out_dir: report.paths}
         cache.spare_site = report.spare
@@ -207,7 +217,9 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
 
 def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environment,
                       cache: BuildCache, now: datetime, search_later: bool,
-                      timings: dict[str, float], progress: Progress) -> WriteReport:
+                      timings: dict[str, float], progress: Progress,
+                      meanwhile: Callable[[], object]) -> WriteReport:
+    """`meanwhile`: work done while the search index is made, before it is waited for."""
     previous_export = _read_if_exists(config.out_dir / export.FILE)
     cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
                        config.out_dir), write.signature(config.out_dir))
@@ -229,6 +241,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
 
     def search_pages(staged: Path) -> list[Page | Kept]:
         progress("search", 0, None)
+        meanwhile()
         with _timed(timings, "search"):  # the wait for the index
             # without a new export, the live site has the very one staged
             return indexing[0].pages() if indexing else \

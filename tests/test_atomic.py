@@ -242,7 +242,7 @@ def test_a_corrupt_build_cache_is_reported_and_the_site_built_all_the_same(make_
 def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, monkeypatch):
     project = make_site(samples=True)
     project.build()
-    built = snapshot(project.out)
+    built, state = snapshot(project.out), (project.root / ".sitegen" / "state.json").read_bytes()
     project.write("seeds/new.txt", "title: Bridge closed\n\nEngineers closed the bridge.")
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(project.root / "no-such-program"))
     with pytest.raises(SitegenError) as failed:
@@ -250,6 +250,8 @@ def test_a_failed_search_index_fails_the_build_and_keeps_the_site(make_site, mon
     assert "search indexing failed" in str(failed.value)
     assert "no-such-program" in str(failed.value)
     assert snapshot(project.out) == built
+    # the new state is worked out while the index is made, and saved only with the site
+    assert (project.root / ".sitegen" / "state.json").read_bytes() == state
 
 
 def test_the_indexing_folder_of_a_killed_build_goes_with_the_next_build(make_site):

@@ -38,6 +38,7 @@ from sitegen.build import build_site, load_cache, prepare
 from sitegen.cli import cli
 from sitegen.memo import RenderMemo
 from sitegen.search import story_record
+from sitegen.state import load_state
 from tests.conftest import spy, wait_until
 
 TOPICS = ["harbour strike", "bridge closure", "flood warning", "school strike"]
@@ -408,6 +409,27 @@ def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monke
     assert listed == {"index.html", "archive/index.html", "archive/2025/index.html",
                       "archive/2025/06/index.html", "archive/2025/06/01/index.html"}
     assert (project.out / "page/1/index.html").is_file()  # there are numbered pages
+
+
+def test_the_next_state_is_worked_out_while_the_search_index_is_made(make_site,
+                                                                     monkeypatch):
+    """The build waits for the search index at its end: the new state (its file's text
+    too) is made before that wait, and saved after it."""
+    project = make_site()
+    built(project, 4)
+    order = []
+    monkeypatch.setattr(state, "state_text", lambda *args, _made=state.state_text:
+                        order.append("state") or _made(*args))
+    monkeypatch.setattr(search.Indexing, "pages", lambda self, _pages=search.Indexing.pages:
+                        order.append("wait for the index") or _pages(self))
+    monkeypatch.setattr(files, "atomic_write", lambda path, content, _write=files.atomic_write:
+                        order.append(path.name) or _write(path, content))
+    seed(project, 4)
+    settle(project)
+    project.build()
+    assert order == ["state", "wait for the index", "state.json"]
+    assert load_state(project.root / ".sitegen" / "state.json")[0].stories.keys() == \
+        {story["id"] for story in project.stories()}
 
 
 def test_an_export_of_the_very_stories_is_the_last_one_itself(make_site):
