@@ -110,7 +110,8 @@ class Indexing:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", "import sys; from sitegen.search import _index; "
                  "sys.exit(_index(*sys.argv[1:]))", str(self._folder), language,
-                 str(os.getpid()), str(site), str(SHARD_SCALE), str(work_dir / RECORDS)],
+                 str(os.getpid()), str(site), str(SHARD_SCALE), str(work_dir / RECORDS),
+                 str(SCRATCH)],
                 stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": found}, start_new_session=True)
         except OSError as exc:
@@ -205,16 +206,18 @@ its digest)."""
 
 
 def _index(folder: str, language: str, build: str, site: str, shard_scale: str,
-           records: str = "") -> int:
+           records: str = "", scratch: str = "") -> int:
     """In the indexing process, started by the process `build` (a pid): Pagefind's index
     of each shard (shard_count, by `shard_scale`) of the stories in `folder`/stories.json
     that the `site` folder does not have already, in `folder`/bundle, listed in
     `folder`/bundle.pickle, from the records kept in `records` (see _update_records; by
-    default made in `folder`, for this index alone). Returns the exit status; a process
-    forked at the end removes `folder`."""
+    default made in `folder`, for this index alone). A shard the site has already is
+    indexed again into a folder of `scratch` (see _scratch_folder). Returns the exit
+    status; a process forked at the end removes `folder` and that one."""
     work = Path(folder) / "work"
     export = Path(folder) / EXPORT
     kept_records = Path(records) if records else work / RECORDS
+    memory: Path | None = None
     try:
         shards = _shards(export, float(shard_scale), language)
         if not shards:
@@ -234,12 +237,17 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str,
         with exclusive(kept_records / ".lock", RECORDS_WAIT):
             _update_records(kept_records, to_make, export, shards[0].count)
             _one_core()
+            again = {shard.name for shard in to_make if (live / shard.name).is_dir()}
+            memory = _scratch_folder(Path(scratch), Path(folder).name) \
+                if again and scratch else None
             for shard in to_make:
-                bundle = Path(folder) / "bundle" / shard.name
-                status = subprocess.run(
-                    [str(program), "--site", str(kept_records / shard.name), "--output-path",
-                     str(bundle), "--force-language", language.split("-")[0], "--quiet"],
-                    stdin=subprocess.DEVNULL, check=False).returncode
+                on_disk = Path(folder) / "bundle" / shard.name
+                bundle = memory / shard.name if memory and shard.name in again else on_disk
+                status = _pagefind(program, kept_records / shard.name, bundle, language)
+                if status != 0 and bundle != on_disk:  # out of room, say: on disk, then
+                    shutil.rmtree(bundle, ignore_errors=True)
+                    bundle = on_disk
+                    status = _pagefind(program, kept_records / shard.name, bundle, language)
                 if status != 0:
                     return status
                 # the entry last: a site updated in place has the whole shard once it has that
@@ -259,7 +267,40 @@ def _index(folder: str, language: str, build: str, site: str, shard_scale: str,
         print(exc)
         return 2
     finally:
-        _remove_when_done(Path(folder), orphaned=os.getppid() != int(build))
+        _remove_when_done([Path(folder), *([memory] if memory else [])],
+                          orphaned=os.getppid() != int(build))
+
+
+def _pagefind(program: Path, records: Path, bundle: Path, language: str) -> int:
+    return subprocess.run(
+        [str(program), "--site", str(records), "--output-path", str(bundle),
+         "--force-language", language.split("-")[0], "--quiet"],
+        stdin=subprocess.DEVNULL, check=False).returncode
+
+
+SCRATCH = Path("/dev/shm")
+"""Where a shard the site has already is indexed again: a folder in memory (tmpfs)."""
+SCRATCH_ROOM = 256 << 20
+"""The free room `SCRATCH` must have to be used (a shard of 3,300 stories takes 15 MB)."""
+
+
+def _scratch_folder(scratch: Path, name: str) -> Path | None:
+    """A new folder in `scratch`, for Pagefind's output of a shard indexed again, or None
+    where there is no such folder, or too little room in it (a container's /dev/shm may
+    have 64 MB). Nearly every file of it is the site's as it is, read and compared, then
+    dropped: at 100,000 articles, making them on this machine's disk (ext4) set back a
+    one-article build by 1.2 s (12.8 against 11.6 s, medians of 4, alternated; system
+    time 4.4 against 3.2 s). Folders in it left by builds that are gone are removed."""
+    try:
+        if not scratch.is_dir() or shutil.disk_usage(scratch).free < SCRATCH_ROOM:
+            return None
+        for left in scratch.glob("sitegen-*"):
+            owner = left.name.split("-")[1]
+            if owner.isdigit() and not _running(int(owner)):
+                shutil.rmtree(left, ignore_errors=True)
+        return Path(tempfile.mkdtemp(prefix=f"sitegen-{name}-", dir=scratch))
+    except OSError:
+        return None
 
 
 def _update_records(root: Path, shards: list[_Shard], export: Path, count: int) -> None:
@@ -327,9 +368,9 @@ def _one_core() -> None:
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
 
 
-def _remove_when_done(folder: Path, orphaned: bool) -> None:
-    """Remove `folder` (what is left of the bundle, and the records when they are not
-    kept) from a forked process once the build is done with it: when the
+def _remove_when_done(folders: list[Path], orphaned: bool) -> None:
+    """Remove `folders` (what is left of the bundle, and the records when they are not
+    kept) from a forked process once the build is done with them: when the
     build closes its end of this process's standard input (Indexing.close, after the site
     is written), or dies. Not before: files removed while the build made others slowed
     the making of those (see the module's note on ext4). An orphan (its build killed)
@@ -339,7 +380,8 @@ def _remove_when_done(folder: Path, orphaned: bool) -> None:
         try:
             if not orphaned:
                 sys.stdin.buffer.read()
-            shutil.rmtree(folder, ignore_errors=True)
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
         finally:
             os._exit(0)
 

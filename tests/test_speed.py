@@ -624,6 +624,34 @@ def test_a_build_indexes_again_only_the_search_shard_of_the_story_that_changed(
         == [f"{shard}/pagefind.{entry['languages']['en']['hash']}.pf_meta"]
 
 
+def test_a_shard_indexed_again_is_made_in_the_scratch_folder_and_cleared_from_it(
+        make_site, monkeypatch, tmp_path):
+    """A shard the site has already is indexed again in a scratch folder (in memory,
+    where there is one): the few files that changed come from there, and it is emptied
+    once the site is written, with what builds that are gone left there."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(search, "SCRATCH", scratch)
+    project = built_in_shards(make_site, monkeypatch)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (scratch / f"sitegen-{gone.pid}-left-x").mkdir()
+    moved = []
+    monkeypatch.setattr(write, "_move", lambda source, target, _move=write._move:
+                        moved.append(source) or _move(source, target))
+    project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
+                  + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
+    settle(project)
+    project.build()
+    assert moved and all(Path(source).is_relative_to(scratch) for source in moved)
+    assert any(source.endswith("pagefind-entry.json") for source in moved)
+    bundle = project.out / "pagefind"
+    for shard in json.loads((bundle / "shards.json").read_bytes())["shards"]:
+        entry = json.loads((bundle / shard / "pagefind-entry.json").read_bytes())
+        assert (bundle / shard / f"pagefind.{entry['languages']['en']['hash']}.pf_meta").is_file()
+    assert wait_until(lambda: not list(scratch.iterdir()))
+
+
 def test_search_records_are_kept_and_only_a_changed_story_s_is_written_again(
         make_site, monkeypatch):
     """The records stay in the cache between builds, a folder per shard: after one new
