@@ -50,20 +50,11 @@ Lines = Mapping[str, tuple[StoryRecord, str]]
 
 def save_state(path: Path, state: StoryState, lines: Lines | None = None
                ) -> dict[str, tuple[StoryRecord, str]]:
-    """Write `state_text` to `path` atomically; returns the lines written."""
-    content, written = state_text(state, lines)
-    atomic_write(path, content)
-    return written
-
-
-def state_text(state: StoryState, lines: Lines | None = None
-               ) -> tuple[bytes, dict[str, tuple[StoryRecord, str]]]:
-    """The state file's content, and its lines. One story per line: a change to a story
-    is a one-line diff in git, and the file is written by the C JSON encoder (the
-    indenting one is pure Python: 0.1 s at 10,000 articles, on every build of a watched
-    site). A story whose record is the very one `lines` (what the last save returned)
-    wrote keeps its line: encoding the 53,000 lines of a 100,000-article site took 0.5
-    to 0.7 s a build."""
+    """One story per line: a change to a story is a one-line diff in git, and the file is
+    written by the C JSON encoder (the indenting one is pure Python: 0.1 s at 10,000
+    articles, on every build of a watched site). A story whose record is the very one
+    `lines` (what the last save returned) wrote keeps its line: encoding the 53,000 lines
+    of a 100,000-article site took 0.5 to 0.7 s a build. Returns the lines written."""
     known = lines or {}
     written: dict[str, tuple[StoryRecord, str]] = {}
     for story_id, r in sorted(state.stories.items()):
@@ -79,7 +70,8 @@ def state_text(state: StoryState, lines: Lines | None = None
                for story_id, r in sorted(state.retired.items())]
     lines_out.append(' "stories": {' + ("\n" + ",\n".join(stories) + "\n }," if stories else "},"))
     lines_out.append(' "retired": {' + ("\n" + ",\n".join(retired) + "\n }" if retired else "}"))
-    return ("{\n" + "\n".join(lines_out) + "\n}\n").encode(), written
+    atomic_write(path, ("{\n" + "\n".join(lines_out) + "\n}\n").encode())
+    return written
 
 
 _STORIES, _END_OF_STORIES = '\n "stories": {\n', '\n },\n "retired": '

@@ -25,6 +25,7 @@ from sitegen import (
     cluster,
     export,
     files,
+    identity,
     ingest,
     load_config,
     parallel,
@@ -411,21 +412,21 @@ def test_the_pages_of_unchanged_stories_are_not_even_worked_out(make_site, monke
 
 def test_the_next_state_is_worked_out_while_the_search_index_is_made(make_site,
                                                                      monkeypatch):
-    """The build waits for the search index at its end: the new state (its file's text
-    too) is made before that wait, and saved after it."""
+    """The build waits for the search index at its end: the new state is worked out
+    before that wait, and saved after it."""
     project = make_site()
     built(project, 4)
     order = []
-    monkeypatch.setattr(state, "state_text", lambda *args, _made=state.state_text:
+    monkeypatch.setattr(identity, "next_state", lambda *args, _made=identity.next_state:
                         order.append("state") or _made(*args))
     monkeypatch.setattr(search.Indexing, "pages", lambda self, _pages=search.Indexing.pages:
                         order.append("wait for the index") or _pages(self))
-    monkeypatch.setattr(files, "atomic_write", lambda path, content, _write=files.atomic_write:
-                        order.append(path.name) or _write(path, content))
+    monkeypatch.setattr(state, "save_state", lambda *args, _save=state.save_state:
+                        order.append("save") or _save(*args))
     seed(project, 4)
     settle(project)
     project.build()
-    assert order == ["state", "wait for the index", "state.json"]
+    assert order == ["state", "wait for the index", "save"]
     assert load_state(project.root / ".sitegen" / "state.json")[0].stories.keys() == \
         {story["id"] for story in project.stories()}
 
