@@ -81,7 +81,7 @@ def list_seeds(seeds_dir: Path) -> SeedListing:
     """The seeds under `seeds_dir` (none if it is not a folder), sorted by path, skipping
     hidden and editor files and links that leave the seeds folder; each stat()ed once:
     the build's up-to-date check sums them up, then read_articles reads the changed ones,
-    from this one walk (two walks took 1.0 s of a build at 100,000 seeds, this one 0.6).
+    from this one walk (two walks took 1.0 s of a build at 100,000 seeds, this one 0.7).
     One directory scan per folder and plain strings."""
     files: list[tuple[str, str, Signature]] = []
     problems: list[Problem] = []
