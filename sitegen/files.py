@@ -150,3 +150,14 @@ def relative_files(root: Path, regular: bool = False) -> Iterator[str]:
                 pending.append((f"{prefix}{entry.name}/", entry.path))
             elif not regular or entry.is_file():
                 yield prefix + entry.name
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process `pid` exists (a folder it left may go once it does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's
+        return True
+    return True

@@ -36,7 +36,7 @@ from sitegen import (
 )
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
-from sitegen.search import story_record
+from sitegen.indexer import STORY_META, story_record
 from sitegen.state import load_state
 from tests.conftest import spy, wait_until
 
@@ -510,7 +510,7 @@ def test_a_search_record_carries_what_people_search_a_story_by():
         assert text in record
     assert "data-pagefind-body" in record
     address = BeautifulSoup(record, "html.parser").find(
-        attrs={"data-pagefind-meta": f"{search.STORY_META}[content]"})
+        attrs={"data-pagefind-meta": f"{STORY_META}[content]"})
     assert address is not None and address["content"] == "stories/harbour-strike-ends/"
 
 
@@ -530,7 +530,7 @@ def test_search_indexing_leaves_no_temporary_files(make_site, monkeypatch, tmp_p
     orphaned.mkdir()
     shutil.copy(project.out / "stories.json", orphaned / "stories.json")
     starter = ("import os, subprocess, sys; subprocess.Popen([sys.executable, '-c', "
-               "'import sys; from sitegen.search import _index; sys.exit(_index(*sys.argv[1:]))',"
+               "'import sys; from sitegen.indexer import run; sys.exit(run(*sys.argv[1:]))',"
                f" {str(orphaned)!r}, 'en', str(os.getpid()), {str(project.out)!r}, '12'],"
                " start_new_session=True); "
                "os._exit(0)")
