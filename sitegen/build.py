@@ -179,9 +179,9 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
     @functools.cache
     def next_state() -> StoryState:
         """The state after this build, worked out while the search index is made (which the
-        build waits for: 0.3 s of a one-article build at 100,000 articles). Its file is
-        made once the site is written: made before, its 50 MB at 100,000 articles had
-        added to the writer's at the end of a cold build."""
+        build waits for: 0.3 s of a one-article build at 100,000 articles). Its file's
+        text is made once the site is written: made during the wait, its strings (tens
+        of MB at 100,000 articles) would add to all that the writer holds then."""
         return identity.next_state(
             prepared.previous,
             (s.story if s.story.slug == s.slug else replace(s.story, slug=s.slug)
