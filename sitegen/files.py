@@ -6,6 +6,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -152,8 +153,20 @@ def relative_files(root: Path, regular: bool = False) -> Iterator[str]:
                 yield prefix + entry.name
 
 
-def process_running(pid: int) -> bool:
-    """Whether a process `pid` exists (a folder it left may go once it does not)."""
+
+def process_folder(parent: Path, owner: int, prefix: str = "") -> Path:
+    """A new folder in `parent` named `prefix`, the process `owner`'s id, and a random
+    part; first, the folders there of processes that are gone (a build killed before it
+    could remove its own) are removed."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for left in parent.glob(f"{prefix}*"):
+        pid = left.name[len(prefix):].partition("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{owner}-", dir=parent))
+
+
+def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

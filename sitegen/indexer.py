@@ -18,7 +18,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
@@ -30,7 +29,7 @@ from pagefind.service import get_executable
 
 from .export import FILE as EXPORT
 from .export import scan_stories
-from .files import atomic_write, exclusive, process_running
+from .files import atomic_write, exclusive, process_folder
 
 BUNDLE = "pagefind"
 MANIFEST = "shards.json"
@@ -93,7 +92,7 @@ def run(folder: str, language: str, build: str, site: str, shard_scale: str,
             _update_records(kept_records, to_make, export, shards[0].count)
             _one_core()
             again = {shard.name for shard in to_make if (live / shard.name).is_dir()}
-            memory = _scratch_folder(Path(scratch), Path(folder).name) \
+            memory = _scratch_folder(Path(scratch), int(build)) \
                 if again and scratch else None
             for shard in to_make:
                 on_disk = Path(folder) / "bundle" / shard.name
@@ -133,7 +132,7 @@ def _pagefind(program: Path, records: Path, bundle: Path, language: str) -> int:
         stdin=subprocess.DEVNULL, check=False).returncode
 
 
-def _scratch_folder(scratch: Path, name: str) -> Path | None:
+def _scratch_folder(scratch: Path, build: int) -> Path | None:
     """A new folder in `scratch`, for Pagefind's output of a shard indexed again, or None
     where there is no such folder, or too little room in it (a container's /dev/shm may
     have 64 MB). Nearly every file of it is the site's as it is, read and compared, then
@@ -143,11 +142,7 @@ def _scratch_folder(scratch: Path, name: str) -> Path | None:
     try:
         if not scratch.is_dir() or shutil.disk_usage(scratch).free < SCRATCH_ROOM:
             return None
-        for left in scratch.glob("sitegen-*"):
-            owner = left.name.split("-")[1]
-            if owner.isdigit() and not process_running(int(owner)):
-                shutil.rmtree(left, ignore_errors=True)
-        return Path(tempfile.mkdtemp(prefix=f"sitegen-{name}-", dir=scratch))
+        return process_folder(scratch, build, prefix="sitegen-")
     except OSError:
         return None
 

@@ -49,14 +49,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
-from .files import process_running, relative_files
+from .files import process_folder, relative_files
 from .indexer import BUNDLE, MANIFEST, NOTHING_TO_INDEX, PACKED, RECORDS, SCRATCH, SHARD_SCALE
 from .model import Kept, Page
 
@@ -156,12 +155,7 @@ def _work_folder(parent: Path) -> Path:
     are gone (a build killed before it could remove its own) are removed first. In the
     project's cache rather than the system's temporary folder, which nothing would clear
     of them, and where they hold a whole index's files (54,000 at 100,000 articles)."""
-    parent.mkdir(parents=True, exist_ok=True)
-    for left in parent.iterdir():
-        owner = left.name.partition("-")[0]
-        if owner.isdigit() and not process_running(int(owner)):
-            shutil.rmtree(left, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
+    return process_folder(parent, os.getpid())
 
 
 def search_index(site_dir: Path, language: str, work_dir: Path) -> list[Page | Kept]:
