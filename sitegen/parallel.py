@@ -41,7 +41,10 @@ start from nothing again. 100 rather than 200: the peak memory of a cold build o
 100,000 articles, all its processes, 2,180 -> 2,029 MB, for 40 more forks (45 ms each).
 50 rather than 100, once name and outlet pages were paginated (15,000 more pages, each
 showing stories from all over the archive): 2,003 and 2,025 -> 1,888 MB, sampled every
-half second, one cold build each."""
+half second, one cold build each. That is for a build holding FULL_POOL_AT or more; see
+pool_chunks for smaller ones."""
+FULL_POOL_AT = 1 << 30
+"""Resident bytes of the build from which its pools of workers last POOL_CHUNKS chunks."""
 
 _inherited: list[Callable[[Any], Any]] = []
 """The function of the running map, set just before its workers are forked."""
@@ -84,16 +87,17 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
     import threadpoolctl  # noqa: F401  (here, once, for every worker forked: see below)
     try:
         context = multiprocessing.get_context("fork")
-        for first in range(0, len(chunks), POOL_CHUNKS):
+        lifetime = pool_chunks(_resident())
+        for first in range(0, len(chunks), lifetime):
             with ProcessPoolExecutor(count, mp_context=context,
                                      initializer=_start_worker) as pool:
                 # A few chunks ahead of the consumer, not all: results it has not taken
                 # yet (pages the writer has not written) would pile up in memory
-                waiting = iter(chunks[first:first + POOL_CHUNKS])
+                waiting = iter(chunks[first:first + lifetime])
                 ahead = collections.deque(
                     pool.submit(_run_inherited, chunk)  # the first forks the workers
                     for chunk in itertools.islice(waiting, AHEAD * count))
-                if first + POOL_CHUNKS >= len(chunks):
+                if first + lifetime >= len(chunks):
                     _inherited.clear()  # the last workers have it: no need to hold it here
                 while ahead:
                     result = ahead.popleft().result()
@@ -102,6 +106,29 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
                     yield result
     finally:
         _inherited.clear()
+
+
+def pool_chunks(resident: int | None) -> int:
+    """Chunks a pool of workers works through before fresh ones are forked, for a build
+    holding `resident` bytes (None: not known). What workers copy of the build is at
+    most what it holds, while replacing them has a price (the last chunks of a pool wait
+    for one another, new workers are forked and copy again what every page reads): a
+    build holding less than FULL_POOL_AT keeps its workers proportionally longer. A cold
+    build of 10,000 articles (312 MiB while rendering) took 13.25 s against 14.04 s with
+    a pool every POOL_CHUNKS (medians of 5, alternated), its peak memory 479 and 476
+    MiB; at 100,000 articles only the reading stage changes (119 MiB: 3 pools, not 20)."""
+    if not resident:
+        return POOL_CHUNKS
+    return max(POOL_CHUNKS, POOL_CHUNKS * FULL_POOL_AT // resident)
+
+
+def _resident() -> int | None:
+    """This process's resident memory in bytes, where the system tells it cheaply."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def side_by_side(tasks: Sequence[Callable[[], Result]], fork: bool) -> list[Result]:

@@ -462,11 +462,21 @@ def test_workers_are_forked_afresh_and_results_still_come_in_order(monkeypatch,
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "CHUNK", 10)
     monkeypatch.setattr(parallel, "POOL_CHUNKS", 4)
+    monkeypatch.setattr(parallel, "FULL_POOL_AT", 1)  # as in a build holding much
     seen = []
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
         [n * n for n in range(250)]
     assert len(forked_pools) == 7  # 25 chunks, 4 to a pool of workers
     assert seen == [*range(10, 250, 10), 250]
+
+
+def test_a_build_holding_little_keeps_its_workers_longer():
+    full = parallel.FULL_POOL_AT
+    assert parallel.pool_chunks(None) == parallel.POOL_CHUNKS
+    assert parallel.pool_chunks(2 * full) == parallel.POOL_CHUNKS
+    assert parallel.pool_chunks(full) == parallel.POOL_CHUNKS
+    assert parallel.pool_chunks(full // 4) == 4 * parallel.POOL_CHUNKS
+    assert parallel._resident() > 0  # read from the system here (Linux)
 
 
 def _square_all(numbers):
