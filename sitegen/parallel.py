@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import gc
 import itertools
+import mmap
 import multiprocessing
 import os
 import threading
@@ -32,19 +33,19 @@ CHUNK = 100
 """Items sent to a worker at once: few round trips, yet an even spread."""
 AHEAD = 4
 """Chunks per worker sent ahead of the one the consumer waits for."""
-POOL_CHUNKS = 50
-"""Chunks a pool of workers works through before fresh ones are forked. A forked worker
-shares the build's memory until it touches it: each object it reads gets its page
-copied (reference counts are written to), so a worker rendering page after page comes
-to hold a copy of most of the site (400 MB each at 100,000 articles); fresh workers
-start from nothing again. 100 rather than 200: the peak memory of a cold build of
-100,000 articles, all its processes, 2,180 -> 2,029 MB, for 40 more forks (45 ms each).
-50 rather than 100, once name and outlet pages were paginated (15,000 more pages, each
-showing stories from all over the archive): 2,003 and 2,025 -> 1,888 MB, sampled every
-half second, one cold build each. That is for a build holding FULL_POOL_AT or more; see
-pool_chunks for smaller ones."""
-FULL_POOL_AT = 1 << 30
-"""Resident bytes of the build from which its pools of workers last POOL_CHUNKS chunks."""
+WORKER_COPY_MOST = 128 << 20
+"""Bytes a worker may come to hold of its own before the next chunks go to fresh ones.
+A forked worker shares the build's memory until it touches it: each object it reads gets
+its page copied (reference counts are written to), so a worker rendering page after
+page comes to hold a copy of much of the site; fresh workers start from nothing again,
+but replacing them costs (the pool's last chunks wait for one another, the build is
+forked again, 25 ms a worker at 100,000 articles, and the new workers copy again what
+every page reads). How fast a worker's copy grows depends on its work: at 100,000
+articles a worker came to hold (in the pages it faulted in) 6 MiB per 50 outlet pages,
+each listing articles from all over the archive, and 1.2 MiB per 50 article pages.
+Replacing workers after a fixed 50 chunks, whatever they did, let outlet-page workers
+grow to 310 MiB each (the build's peak, 1,894 MiB, all its processes) and replaced
+article-page workers at 60 MiB, 41 times."""
 
 _inherited: list[Callable[[Any], Any]] = []
 """The function of the running map, set just before its workers are forked."""
@@ -87,48 +88,28 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
     import threadpoolctl  # noqa: F401  (here, once, for every worker forked: see below)
     try:
         context = multiprocessing.get_context("fork")
-        lifetime = pool_chunks(_resident())
-        for first in range(0, len(chunks), lifetime):
+        waiting, left = iter(chunks), len(chunks)
+        while left:
             with ProcessPoolExecutor(count, mp_context=context,
                                      initializer=_start_worker) as pool:
                 # A few chunks ahead of the consumer, not all: results it has not taken
                 # yet (pages the writer has not written) would pile up in memory
-                waiting = iter(chunks[first:first + lifetime])
                 ahead = collections.deque(
                     pool.submit(_run_inherited, chunk)  # the first forks the workers
                     for chunk in itertools.islice(waiting, AHEAD * count))
-                if first + lifetime >= len(chunks):
-                    _inherited.clear()  # the last workers have it: no need to hold it here
+                held = 0
                 while ahead:
-                    result = ahead.popleft().result()
-                    ahead.extend(pool.submit(_run_inherited, chunk)
-                                 for chunk in itertools.islice(waiting, 1))
+                    result, faults = ahead.popleft().result()
+                    left -= 1
+                    held = max(held, faults * mmap.PAGESIZE)
+                    if held < WORKER_COPY_MOST:  # else the chunks left go to fresh workers
+                        ahead.extend(pool.submit(_run_inherited, chunk)
+                                     for chunk in itertools.islice(waiting, 1))
+                    if len(ahead) == left:
+                        _inherited.clear()  # the last workers have it: no need to hold it here
                     yield result
     finally:
         _inherited.clear()
-
-
-def pool_chunks(resident: int | None) -> int:
-    """Chunks a pool of workers works through before fresh ones are forked, for a build
-    holding `resident` bytes (None: not known). What workers copy of the build is at
-    most what it holds, while replacing them has a price (the last chunks of a pool wait
-    for one another, new workers are forked and copy again what every page reads): a
-    build holding less than FULL_POOL_AT keeps its workers proportionally longer. A cold
-    build of 10,000 articles (312 MiB while rendering) took 13.25 s against 14.04 s with
-    a pool every POOL_CHUNKS (medians of 5, alternated), its peak memory 479 and 476
-    MiB; at 100,000 articles only the reading stage changes (119 MiB: 3 pools, not 20)."""
-    if not resident:
-        return POOL_CHUNKS
-    return max(POOL_CHUNKS, POOL_CHUNKS * FULL_POOL_AT // resident)
-
-
-def _resident() -> int | None:
-    """This process's resident memory in bytes, where the system tells it cheaply."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def side_by_side(tasks: Sequence[Callable[[], Result]], fork: bool) -> list[Result]:
@@ -152,8 +133,13 @@ def threaded(function: Callable[[Item], Result], items: Sequence[Item]) -> list[
         return list(pool.map(function, items))
 
 
-def _run_inherited(chunk: Sequence[Any]) -> Any:
-    return _inherited[0](chunk)
+def _run_inherited(chunk: Sequence[Any]) -> tuple[Any, int]:
+    """The result of a chunk, and the pages this worker has faulted in so far: what it
+    copied of the build and what it allocated (see WORKER_COPY_MOST)."""
+    import resource  # on the systems that fork
+
+    result = _inherited[0](chunk)
+    return result, resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _start_worker() -> None:

@@ -457,26 +457,22 @@ def test_map_chunked_keeps_order_and_reports_progress():
     assert seen == [100, 200, 250]
 
 
-def test_workers_are_forked_afresh_and_results_still_come_in_order(monkeypatch,
-                                                                   forked_pools):
+def test_workers_holding_much_are_replaced_and_results_still_come_in_order(monkeypatch,
+                                                                          forked_pools):
     monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
     monkeypatch.setattr(parallel, "CHUNK", 10)
-    monkeypatch.setattr(parallel, "POOL_CHUNKS", 4)
-    monkeypatch.setattr(parallel, "FULL_POOL_AT", 1)  # as in a build holding much
     seen = []
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
         [n * n for n in range(250)]
-    assert len(forked_pools) == 7  # 25 chunks, 4 to a pool of workers
+    assert len(forked_pools) == 1  # 25 chunks of little work: the same two workers
     assert seen == [*range(10, 250, 10), 250]
-
-
-def test_a_build_holding_little_keeps_its_workers_longer():
-    full = parallel.FULL_POOL_AT
-    assert parallel.pool_chunks(None) == parallel.POOL_CHUNKS
-    assert parallel.pool_chunks(2 * full) == parallel.POOL_CHUNKS
-    assert parallel.pool_chunks(full) == parallel.POOL_CHUNKS
-    assert parallel.pool_chunks(full // 4) == 4 * parallel.POOL_CHUNKS
-    assert parallel._resident() > 0  # read from the system here (Linux)
+    monkeypatch.setattr(parallel, "WORKER_COPY_MOST", 1)  # any worker holds more
+    seen.clear()
+    assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
+        [n * n for n in range(250)]
+    # each pool takes the chunks sent ahead (AHEAD to each of 2 workers), then no more
+    assert len(forked_pools) == 1 + 4  # 8 + 8 + 8 + 1 chunks
+    assert seen == [*range(10, 250, 10), 250]
 
 
 def _square_all(numbers):
