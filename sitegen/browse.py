@@ -6,6 +6,7 @@ Plain lists of stories cut into pages; the render stage gives each one a templat
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -134,10 +135,12 @@ def archive(stories: Sequence[StoryAnalysis]) -> list[ArchivePeriod]:
 
 
 def recently_updated(stories: Sequence[StoryAnalysis]) -> tuple[StoryAnalysis, ...]:
-    """Stories by their latest coverage, newest first: where news is still arriving."""
-    dated = [s for s in stories if s.last_seen]
-    return tuple(sorted(dated, key=lambda s: (s.last_seen or "", len(s.articles)),
-                        reverse=True)[:RECENT])
+    """Stories by their latest coverage, newest first: where news is still arriving.
+    The first RECENT picked from a heap, not the whole archive sorted (the sort took 0.26 s
+    of a build placing one article among 100,000, py-spy); ties keep their order."""
+    dated = (s for s in stories if s.last_seen)
+    return tuple(heapq.nlargest(RECENT, dated,
+                                key=lambda s: (s.last_seen or "", len(s.articles))))
 
 
 def _folder(key: str) -> str:

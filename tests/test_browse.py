@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from sitegen import browse
 from sitegen.check import check_site
 
 TOPICS = ["harbour strike ends dockers vote", "wildfire reaches valley village",
@@ -126,6 +129,16 @@ def test_recently_updated_lists_newest_coverage_first(make_site):
     titles = [a.get_text() for a in project.page("updated/").select(".story-card h2 a")]
     assert titles[0] == "Museum returns stolen paintings"  # 2025-05-13, the newest
     assert "Undated notice" not in titles
+
+
+def test_recently_updated_takes_the_newest_in_order_ties_as_listed():
+    stories = [SimpleNamespace(name=n, last_seen=f"2025-05-{n % 7 + 1:02d}" if n % 5 else None,
+                               articles=[None] * (n % 3 + 1)) for n in range(300)]
+    picked = browse.recently_updated(stories)
+    expected = sorted([s for s in stories if s.last_seen], reverse=True,
+                      key=lambda s: (s.last_seen, len(s.articles)))[:browse.RECENT]
+    assert [s.name for s in picked] == [s.name for s in expected]
+    assert len(picked) == browse.RECENT and picked[0].last_seen == "2025-05-07"
 
 
 def test_every_page_has_the_site_navigation_and_a_skip_link(make_site):
