@@ -169,6 +169,11 @@ class _PageSpec:
 
 
 PAGES_PER_CHUNK = 50
+LIST_PAGES_PER_CHUNK = 10
+"""For the pages of lists (the front page's, the archive's, names' and outlets'): each
+shows stories from all over the archive, so a worker's copy of the build grows fast (at
+100,000 articles, 17 MiB per 50 archive pages), and in smaller chunks a worker tells
+what it holds more often (see parallel.WORKER_COPY_MOST)."""
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
@@ -201,8 +206,8 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                          lambda: content(template, path, feeds, **context))
 
     def many(keys: Sequence[Any], names: Sequence[str | None],
-             lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec]
-             ) -> Iterator[Page | Kept]:
+             lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec],
+             per_chunk: int = PAGES_PER_CHUNK) -> Iterator[Page | Kept]:
         """Pages of one kind: the n-th has key `keys[n]` and is the page `names[n]` of
         the last build, unchanged (all such given at once, as Kept), or else `spec(n)`,
         rendered (on every core, when there are many)."""
@@ -219,7 +224,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
                           strict=True))
         # Workers are sent numbers: they have the specs (forked), whose stories would be
         # slow to pickle
-        rendered = parallel.imap_chunked(render_chunk, todo, chunk=PAGES_PER_CHUNK)
+        rendered = parallel.imap_chunked(render_chunk, todo, chunk=per_chunk)
         for number, html in zip(todo, itertools.chain.from_iterable(rendered), strict=True):
             yield memo.made_page(paths[number], keys[number], html)
         if len(todo) < len(paths):
@@ -240,7 +245,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         values `heads[n]` (its address, its title, its place among the pages...).
         Only the changed ones are worked out (see RenderMemo.listing_keys)."""
         keys = memo.listing_keys(template, heads, runs)
-        return many(keys, memo.known_names(keys), lastmods, spec)
+        return many(keys, memo.known_names(keys), lastmods, spec, LIST_PAGES_PER_CHUNK)
 
     # First, so that the search index can be made from it while the pages are written
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))

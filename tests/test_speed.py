@@ -475,6 +475,27 @@ def test_workers_holding_much_are_replaced_and_results_still_come_in_order(monke
     assert seen == [*range(10, 250, 10), 250]
 
 
+def test_pages_of_lists_go_to_workers_in_smaller_chunks(make_site, monkeypatch):
+    project = make_site()
+    for number in range(6):
+        seed(project, number, " Mayor Anna Kowalski visited the site.")
+    sizes: dict[int, list[int]] = {}
+    real = parallel.imap_chunked
+
+    def recorded(function, items, chunk=None, serial_below=None):
+        sizes.setdefault(chunk, []).append(len(items))
+        return real(function, items, chunk, serial_below)
+
+    monkeypatch.setattr(parallel, "imap_chunked", recorded)
+    project.build()
+    stories = len(json.loads((project.out / "stories.json").read_text())["stories"])
+    # story and article pages in chunks of PAGES_PER_CHUNK; the front page's list, the
+    # archive, names' and outlets' pages in chunks of LIST_PAGES_PER_CHUNK
+    assert render.LIST_PAGES_PER_CHUNK < render.PAGES_PER_CHUNK
+    assert sizes[render.PAGES_PER_CHUNK] == [stories, 6]
+    assert len(sizes[render.LIST_PAGES_PER_CHUNK]) == 4
+
+
 def _square_all(numbers):
     return [n * n for n in numbers]
 
