@@ -153,7 +153,6 @@ def relative_files(root: Path, regular: bool = False) -> Iterator[str]:
                 yield prefix + entry.name
 
 
-
 def process_folder(parent: Path, owner: int, prefix: str = "") -> Path:
     """A new folder in `parent` named `prefix`, the process `owner`'s id, and a random
     part; first, the folders there of processes that are gone (a build killed before it
