@@ -76,11 +76,23 @@ def test_bad_base_url_flag_exits_one(make_site, monkeypatch):
 
 
 def test_python_dash_m_runs_the_cli(make_site):
+    """The program leaves without tearing down (cli.main): what it printed into pipes,
+    which buffer it, still arrives, and its exit codes are the command's."""
     project = make_site(samples=True)
-    done = subprocess.run([sys.executable, "-m", "sitegen", "build"], cwd=project.root,
-                          capture_output=True, text=True, timeout=120)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sitegen", *args], cwd=project.root,
+                              capture_output=True, text=True, timeout=120)
+
+    done = run("build")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Built {project.out}: ")
     assert json.loads((project.out / "stories.json").read_text())["stories"]
+    failed = run("build", "--seeds", "no-such-folder")
+    assert failed.returncode == 1
+    assert "seeds folder not found" in failed.stderr
+    assert failed.stderr.endswith("the previous site was left as it was.\n")
+    assert run("frobnicate").returncode == 2
 
 
 def test_explain_names_the_story_and_its_shared_terms(make_site, monkeypatch):
