@@ -7,7 +7,7 @@ and the people, places and organisations named (entities.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import replace
 
 from . import entities, parallel, provenance, quotes
@@ -18,7 +18,9 @@ _HEADLINE_CHARS = 140
 
 
 def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: int,
-                  pinned_headline: str | None = None) -> StoryAnalysis:
+                  pinned_headline: str | None = None, places: Set[str] | None = None
+                  ) -> StoryAnalysis:
+    """`places`: the gazetteer names are looked up in (see entities.story_entities)."""
     members = [articles[i] for i in story.article_ids]
     timeline = tuple(sorted(members, key=timeline_key))
     central = articles[story.central_id]
@@ -44,29 +46,30 @@ def analyze_story(story: Story, articles: Mapping[str, Article], summary_chars: 
         wire_credits=wires,
         relations=relations,
         quotes=quotes.quote_ledger(timeline, relations, mentions),
-        entities=entities.story_entities(timeline),
+        entities=entities.story_entities(timeline, places),
     )
 
 
 def analyze_stories(work: Sequence[tuple[Story, tuple[Article, ...], str | None]],
-                    summary_chars: int, done: Callable[[int], None] = lambda count: None
-                    ) -> list[StoryAnalysis]:
+                    summary_chars: int, done: Callable[[int], None] = lambda count: None,
+                    places: Set[str] | None = None) -> list[StoryAnalysis]:
     """analyze_story for each (story, its articles, pinned headline), on every core when
     there are many. The analyses hold the very Article objects given, not copies (the
-    render stage compares articles by identity)."""
+    render stage compares articles by identity). `places`: as analyze_story's."""
+    # the gazetteer read once here, not once in each forked worker
+    found_in = entities.known_places() if work and places is None else places
 
     def analyze_chunk(chunk: Sequence[int]) -> list[tuple[StoryAnalysis, tuple[str, ...]]]:
         # Workers are sent numbers and send back article ids: they have the articles
         # (forked), and pickling them both ways would cost more than the analysis
         found = []
         for story, members, pinned in (work[i] for i in chunk):
-            analysis = analyze_story(story, {a.id: a for a in members}, summary_chars, pinned)
+            analysis = analyze_story(story, {a.id: a for a in members}, summary_chars, pinned,
+                                     found_in)
             found.append((replace(analysis, articles=()), tuple(a.id for a in analysis.articles)))
         return found
 
     own = {a.id: a for _, members, _ in work for a in members}
-    if work:  # read the gazetteer once here, not once in each forked worker
-        entities.known_places()
     return [replace(analysis, articles=tuple(own[i] for i in ids))
             for analysis, ids in parallel.map_chunked(analyze_chunk, range(len(work)), done)]
 

