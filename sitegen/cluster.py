@@ -21,14 +21,17 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import parallel
 from .config import ClusterSettings
 from .model import Article
 from .text import tokens
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 FORK_FROM = 2000
 """Articles from which the character n-grams and the neighbours are worked out in forked
@@ -100,8 +103,9 @@ def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small. The two are
     made side by side, in forked workers on a large archive (see FORK_FROM)."""
-    # scikit-learn takes a second to import: only builds that cluster afresh pay for it
-    # (once, here, and not again in each worker)
+    # scikit-learn (and scipy) take a second to import: only builds that cluster afresh
+    # pay for it (once, here, and not again in each worker)
+    import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.preprocessing import normalize
 
@@ -397,6 +401,8 @@ def _membership(groups: Sequence[Sequence[int]], weights: np.ndarray
                 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """The groups' rows, concatenated, and a groups x those rows matrix giving each
     group's rows the group's weight: `members @ matrix[rows]` sums each group."""
+    import scipy.sparse as sp  # with the vectors it applies to, from vectorize
+
     rows = np.fromiter((r for g in groups for r in g), dtype=np.int64)
     sizes = _sizes(groups)
     members = sp.csr_matrix((np.repeat(weights, sizes).astype(np.float32),

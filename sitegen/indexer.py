@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pagefind.service import get_executable
 
 from .export import FILE as EXPORT
 from .export import scan_stories
@@ -76,6 +75,8 @@ def run(folder: str, language: str, build: str, site: str, shard_scale: str,
         shards = _shards(export, float(shard_scale), language)
         if not shards:
             return NOTHING_TO_INDEX
+        from pagefind.service import get_executable  # asyncio and all: not for the build
+
         program = get_executable()
         if program is None:
             raise FileNotFoundError("the pagefind program is not installed")

@@ -12,13 +12,16 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from .model import Article, Relation
 from .quotes import QuoteMention, quotes_in, same_quote
 from .text import english_stop_words, normalize_quotes, split_sentences
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 SENTENCE_MATCH = 0.3
 """Dice overlap of content-word stems at which two sentences count as the same sentence."""
@@ -182,6 +185,7 @@ class _SentenceScores:
             self.matrix = np.zeros(shape, dtype=np.float32)
             self.matrix[np.repeat(np.arange(len(stems)), counts), columns] = 1
         else:
+            import scipy.sparse as sp  # here: 0.15 s to import, for the few large stories
             self.matrix = sp.csr_matrix(
                 (np.ones(len(columns), dtype=np.float32), columns, np.cumsum([0, *counts])),
                 shape=shape)
@@ -192,7 +196,7 @@ class _SentenceScores:
         """Text `index`'s sentences (rows) against the sentences of every later text."""
         low, high = self.starts[index], self.starts[index + 1]
         shared = self.matrix[low:high] @ self.matrix[high:].T
-        if sp.issparse(shared):
+        if not isinstance(shared, np.ndarray):  # the product of a large story's
             shared = shared.toarray()
         sizes = self.sizes[low:high, None] + self.sizes[None, high:]
         return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)

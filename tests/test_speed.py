@@ -272,6 +272,22 @@ def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrot
     assert len(loaded.terms.docs) == 7
 
 
+def test_placing_an_article_imports_neither_scipy_nor_scikit_learn(make_site):
+    """scipy and scikit-learn take 0.1 and 0.6 s to import: a build that places a new
+    article in a small story needs neither (grouping afresh and large stories do)."""
+    project = make_site()
+    built(project, 4)
+    seed(project, 4)
+    settle(project)
+    code = ("import sys; from sitegen.cli import cli; cli(['build'], standalone_mode=False); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=project.root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Built {project.out}: 5 articles in ")
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_the_gazetteer_comes_with_the_build_cache(make_site, monkeypatch):
     """Names are looked up in a gazetteer that takes a quarter of a second to read: a
     build that analyses a story takes it from the build cache, and reads it again only
