@@ -159,6 +159,7 @@ class BuildCache:
         return analyses
 
     def _gazetteer(self) -> frozenset[str]:
+        """The names kept (see `places`), read again when read from another version."""
         if self.places is None or self.places[0] != entities.PLACES_SOURCE:
             self.places = (entities.PLACES_SOURCE, entities.known_places())
         return self.places[1]

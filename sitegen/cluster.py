@@ -401,7 +401,7 @@ def _membership(groups: Sequence[Sequence[int]], weights: np.ndarray
                 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """The groups' rows, concatenated, and a groups x those rows matrix giving each
     group's rows the group's weight: `members @ matrix[rows]` sums each group."""
-    import scipy.sparse as sp  # with the vectors it applies to, from vectorize
+    import scipy.sparse as sp  # loaded already, with the vectors this applies to
 
     rows = np.fromiter((r for g in groups for r in g), dtype=np.int64)
     sizes = _sizes(groups)

@@ -196,7 +196,7 @@ class _SentenceScores:
         """Text `index`'s sentences (rows) against the sentences of every later text."""
         low, high = self.starts[index], self.starts[index + 1]
         shared = self.matrix[low:high] @ self.matrix[high:].T
-        if not isinstance(shared, np.ndarray):  # the product of a large story's
+        if not isinstance(shared, np.ndarray):  # a large story's product is sparse
             shared = shared.toarray()
         sizes = self.sizes[low:high, None] + self.sizes[None, high:]
         return np.divide(2 * shared, sizes, out=np.zeros_like(shared), where=sizes > 0)
