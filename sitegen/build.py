@@ -38,7 +38,7 @@ from . import (
 from .buildcache import BuildCache
 from .cluster import Clustering
 from .config import Config
-from .errors import Problem, SitegenError
+from .errors import MissingPage, Problem, SitegenError
 from .identity import Identities
 from .model import (
     BuildReport,
@@ -192,7 +192,7 @@ def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
         try:
             report = _render_and_write(config, prepared, env, cache, now(), search_later,
                                        timings, progress, next_state)
-        except write.MissingPage:  # the site lost a file the memo counted on
+        except MissingPage:  # the site lost a file the memo counted on
             cache.forget_site()
             report = _render_and_write(config, prepared, env, cache, now(), search_later,
                                        timings, progress, next_state)

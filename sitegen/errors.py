@@ -41,3 +41,11 @@ class TemplateError(SitegenError):
 
 class OutputError(SitegenError):
     """The output folder cannot be written safely."""
+
+
+class MissingPage(OutputError):
+    """A page said to be unchanged (and given without its bytes) is not in the site:
+    something else removed it since the last build. The caller renders it again."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(Problem(path, None, "vanished from the site while it was built"))

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -173,3 +173,29 @@ def _running(pid: int) -> bool:
     except PermissionError:  # someone else's
         return True
     return True
+
+
+def same_bytes(old: Path, content: bytes, read: bool = True) -> bool:
+    try:
+        if old.stat().st_size != len(content):
+            return False
+        return not read or old.read_bytes() == content
+    except OSError:
+        return False
+
+
+def remove_files(root: Path, paths: Iterable[str]) -> None:
+    """Remove these files under `root`, then the folders that leaves empty. The folders
+    once, after the files: a search shard replaced takes thousands of files out of one
+    folder, and looking into it after each would be quadratic."""
+    folders: set[str] = set()
+    for path in paths:
+        (root / path).unlink(missing_ok=True)
+        folders.add(path.rpartition("/")[0])
+    for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
+        while folder:
+            try:
+                os.rmdir(root / folder)
+            except OSError:  # not empty (or gone already)
+                break
+            folder = folder.rpartition("/")[0]

@@ -23,10 +23,10 @@ import pytest
 from jinja2.bccache import bc_magic
 
 from sitegen import build_site, buildcache, load_config, search
-from sitegen.errors import OutputError, SitegenError
+from sitegen.errors import MissingPage, OutputError, SitegenError
 from sitegen.model import Kept, Page
 from sitegen.state import load_state
-from sitegen.write import MissingPage, update_folder, write_site
+from sitegen.write import update_folder, write_site
 from tests.conftest import wait_until
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import build_site, load_config, write
+from sitegen import build_site, load_config, staging
 from tests.conftest import AFP_SEED, SAMPLE_SEEDS, VERILY_SEED
 
 STORY_FIELDS = {"id", "url", "title", "summary", "first_seen", "last_seen", "articles"}
@@ -233,10 +233,10 @@ def test_a_site_is_listed_alike_by_find_and_without_it(make_site, monkeypatch):
     project = make_site(samples=True)
     project.build()
     (project.out / "dangling").symlink_to("nowhere")  # a link is listed by both, as is
-    with write._Listing(project.out) as listing:
+    with staging.Listing(project.out) as listing:
         by_find = sorted(listing.files())
-    monkeypatch.setattr(write.shutil, "which", lambda name: None)
-    with write._Listing(project.out) as listing:
+    monkeypatch.setattr(staging.shutil, "which", lambda name: None)
+    with staging.Listing(project.out) as listing:
         by_python = sorted(listing.files())
     assert by_find == by_python == sorted([*files_of(project.out), "dangling"])
     assert "index.html" in by_find

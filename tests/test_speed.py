@@ -32,8 +32,8 @@ from sitegen import (
     parallel,
     render,
     search,
+    staging,
     state,
-    write,
 )
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
@@ -684,7 +684,7 @@ def test_a_shard_indexed_again_is_made_in_the_scratch_folder_and_cleared_from_it
     gone.wait()
     (scratch / f"sitegen-{gone.pid}-left-x").mkdir()
     moved = []
-    monkeypatch.setattr(write, "_move", lambda source, target, _move=write._move:
+    monkeypatch.setattr(staging, "move", lambda source, target, _move=staging.move:
                         moved.append(source) or _move(source, target))
     project.write("seeds/harbour-2.txt", "title: Calder strike over\ndate: 2025-05-02\n\n"
                   + DISTINCT_NEWS["harbour"] + " Union leaders said the strike was over.")
@@ -748,7 +748,7 @@ def test_the_files_of_new_search_shards_are_moved_into_the_site(make_site, monke
     """Pagefind has written them once, in the indexing folder: the build renames them into
     the site rather than creating each again (54,000 files at 100,000 articles)."""
     moved = []
-    monkeypatch.setattr(write, "_move", lambda source, target, _move=write._move:
+    monkeypatch.setattr(staging, "move", lambda source, target, _move=staging.move:
                         moved.append(target) or _move(source, target))
     project = built_in_shards(make_site, monkeypatch)
     bundle = project.out / "pagefind"
