@@ -13,10 +13,8 @@ or written by other code) is set aside with a warning.
 On disk, a build that changed little appends what it changed to a journal beside FILE
 instead of writing the whole cache again (5 s at 100,000 articles): seed readings,
 analyses and page memo entries by value, the term index as the articles it added and
-removed. The objects an entry shares with the cache it extends (articles, analyses) are
-named by their place in a list the cache keeps of them (pickle's persistent ids), so
-that loading gives back one object for each, as a single pickle would. Once the journal
-holds a good share of the cache's size, the next build saves the whole cache anew.
+removed (see cachejournal). Once the journal holds a good share of the cache's size, the
+next build saves the whole cache anew.
 """
 
 from __future__ import annotations
@@ -25,11 +23,9 @@ import contextlib
 import functools
 import gc
 import hashlib
-import io
 import os
 import pickle
 import secrets
-import struct
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,9 +33,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import analyze, assign, entities, files, ingest, memo, state
+from . import analyze, assign, cachejournal, entities, files, ingest, memo
 from .errors import Problem
-from .model import Article, Progress, SpareSite, Story, StoryState, no_progress
+from .model import Article, Progress, SpareSite, Story, no_progress
+from .state import KeptState
 
 FILE = "build.pickle"
 JOURNAL = "build.journal"
@@ -53,12 +50,7 @@ _SAVED = {"seeds": dict, "terms": assign.TermIndex, "analyses": dict,
           "story_state": (tuple, type(None)), "places": (tuple, type(None))}
 """The parts of a BuildCache a full save holds, besides its name ("base") and the list
 of objects journal entries name ("shared")."""
-_ENTRY = struct.Struct("<Q16s")
-"""A journal entry's head: the length of its pickle and a digest of it (a torn last
-entry, from a build killed while appending it, is told from a whole one)."""
 _CODE = Path(__file__).resolve().parent
-KeptState = tuple[tuple[int, int, int] | None, StoryState, state.Lines]
-"""The state file's stamp (files.stamp), what it says, and each story's line of it."""
 Analyzed = tuple[analyze.StoryAnalysis, tuple[Article, ...], int, str | None]
 """A story's analysis, with what it was made from besides the story: its articles, the
 summary length and the pinned headline."""
@@ -181,13 +173,12 @@ class BuildCache:
                     and loaded.journal + len(changes[0]) <= JOURNAL_SHARE * loaded.size:
                 entry, shared = changes
                 # a journal of another full save, left by a killed build, is replaced
-                with journal.open("ab" if loaded.journal else "wb") as out:
-                    if not loaded.journal:
-                        out.write(_version() + loaded.base.encode() + b"\n")
-                    out.write(_ENTRY.pack(len(entry), _digest(entry)) + entry)
+                added = cachejournal.append(
+                    journal, None if loaded.journal else _version() + loaded.base.encode(),
+                    entry)
                 self._loaded = self._snapshot(
                     loaded.base, loaded.shared + shared, loaded.size,
-                    loaded.journal + _ENTRY.size + len(entry), loaded.entries + 1)
+                    loaded.journal + added, loaded.entries + 1)
                 return ()
             self._save_whole(path)
         except OSError as exc:
@@ -243,12 +234,11 @@ class BuildCache:
         entry = {"shared": shared,
                  "seeds": (seeds, seeds_gone), "analyses": (analyses, analyses_gone),
                  "terms": terms, "pages": self.pages.changes(loaded.memo),
-                 "spare_site": _spare_changes(loaded.spare_site, self.spare_site),
-                 "story_state": _state_changes(loaded.story_state, self.story_state)}
-        out = io.BytesIO()
+                 "spare_site": cachejournal.spare_changes(loaded.spare_site, self.spare_site),
+                 "story_state": cachejournal.state_changes(loaded.story_state,
+                                                           self.story_state)}
         with collector_paused():
-            _EntryPickler(out, loaded.shared).dump(entry)
-        return out.getvalue(), shared
+            return cachejournal.dump(entry, loaded.shared), shared
 
     def _replay(self, entry: dict[str, Any]) -> None:
         for name in ("seeds", "analyses"):
@@ -259,7 +249,7 @@ class BuildCache:
             kept.update(changed)
         self.terms.replay(entry["terms"])
         self.pages.replay(entry["pages"])
-        self.story_state = _state_replayed(self.story_state, entry["story_state"])
+        self.story_state = cachejournal.state_replayed(self.story_state, entry["story_state"])
 
 
 def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
@@ -289,17 +279,18 @@ def load(path: Path) -> tuple[BuildCache, tuple[Problem, ...]]:
             for name in _SAVED:
                 setattr(cache, name, saved[name])
             shared: list[object] = saved["shared"]
-            journal, torn = _journal(path.with_name(JOURNAL), version + saved["base"].encode())
+            journal, torn = cachejournal.read(path.with_name(JOURNAL),
+                                              version + saved["base"].encode())
             spare_changes = []
             for entry in journal:
-                changes = _EntryUnpickler(io.BytesIO(entry), shared).load()
+                changes = cachejournal.load(entry, shared)
                 cache._replay(changes)
                 shared.extend(changes["shared"])
                 spare_changes.append(changes["spare_site"])
-            cache.spare_site = _spare_site(cache.spare_site, spare_changes)
+            cache.spare_site = cachejournal.spare_replayed(cache.spare_site, spare_changes)
             cache.terms.record_changes()
-            cache._loaded = cache._snapshot(saved["base"], shared, len(data),
-                                            sum(_ENTRY.size + len(e) for e in journal),
+            journal_size = sum(cachejournal.ENTRY_HEAD.size + len(e) for e in journal)
+            cache._loaded = cache._snapshot(saved["base"], shared, len(data), journal_size,
                                             len(journal), torn)
             if cache._loaded.files != stamp:  # saved again while read: not to be extended
                 cache._loaded = replace(cache._loaded, torn=True)
@@ -320,122 +311,11 @@ def _stamp(path: Path) -> tuple[object, ...]:
     return (files.stamp(path), files.stamp(path.with_name(JOURNAL)))
 
 
-def _journal(path: Path, head: bytes) -> tuple[list[memoryview], bool]:
-    """The whole entries of the journal extending the full save `head` names, and whether
-    a torn one followed them. A journal of another full save is not read."""
-    try:
-        data = memoryview(path.read_bytes())
-    except OSError:
-        return [], False
-    if data[:len(head) + 1] != head + b"\n":
-        return [], False
-    entries, at = [], len(head) + 1
-    while at < len(data):
-        if at + _ENTRY.size > len(data):
-            return entries, True
-        size, digest = _ENTRY.unpack_from(data, at)
-        entry = data[at + _ENTRY.size:at + _ENTRY.size + size]
-        if len(entry) != size or _digest(entry) != digest:
-            return entries, True
-        entries.append(entry)
-        at += _ENTRY.size + size
-    return entries, False
-
-
-def _spare_changes(before: SpareSite | None, spare: SpareSite | None) -> object:
-    """The spare site, its 220,000 paths (at 100,000 articles) as the few it gained and
-    lost since the cache was loaded."""
-    if before is None or spare is None:
-        return spare
-    return (spare.live, spare.spare, spare.paths - before.paths, before.paths - spare.paths,
-            spare.differs)
-
-
-def _spare_site(spare: SpareSite | None, changes: Iterable[object]) -> SpareSite | None:
-    """The spare site after the journal's changes to it (see _spare_changes): its paths
-    patched in one set, not copied for each entry."""
-    paths: set[str] | None = None
-    for change in changes:
-        if isinstance(change, tuple) and spare is not None:
-            live, aside, gained, lost, differs = change
-            paths = set(spare.paths) if paths is None else paths
-            paths -= lost
-            paths |= gained
-            spare = SpareSite(live, aside, spare.paths, differs)
-        elif isinstance(change, (SpareSite, type(None))):
-            spare, paths = change, None
-        else:
-            raise TypeError("not a spare site")
-    return spare if spare is None or paths is None else replace(spare, paths=frozenset(paths))
-
-
-def _state_changes(before: KeptState | None, kept: KeptState | None) -> object:
-    """The kept story state (see BuildCache.story_state) as the records, retired stories
-    and lines it gained, changed and lost since the cache was loaded: a new article
-    changes one story's."""
-    if before is None or kept is None:
-        return kept
-    stamp, now, lines = kept
-    return (stamp, now.sequence, now.fingerprint,
-            memo.dict_changes(before[1].stories, now.stories),
-            memo.dict_changes(before[1].retired, now.retired),
-            memo.dict_changes(before[2], lines))
-
-
-def _state_replayed(kept: KeptState | None, change: Any) -> KeptState | None:
-    """The kept story state after a journal entry's change to it (see _state_changes),
-    made in place: the state being loaded is this load's own."""
-    if change is None or (isinstance(change, tuple) and len(change) == 3):
-        return change  # the state given whole
-    if kept is None or not isinstance(change, tuple) or len(change) != 6:
-        raise TypeError("not a story state change")
-    stamp, sequence, fingerprint, *changes = change
-    stories, retired, lines = (_patched(whole, *changed) for whole, changed in
-                               zip((kept[1].stories, kept[1].retired, kept[2]), changes,
-                                   strict=True))
-    return (stamp, StoryState(sequence, stories, retired, fingerprint), lines)
-
-
-def _patched(whole: Mapping[str, Any], changed: dict[str, Any],
-             gone: Iterable[str]) -> dict[str, Any]:
-    if not isinstance(whole, dict):
-        raise TypeError("not a story state")
-    for key in gone:
-        del whole[key]
-    whole.update(changed)
-    return whole
-
-
 def _shared(readings: Iterable[ingest.SeedReading],
             analyses: Iterable[Analyzed]) -> list[object]:
-    """The objects journal entries may name (see _EntryPickler)."""
+    """The objects journal entries may name (see cachejournal)."""
     return [*(article for reading in readings for article, _ in reading.articles),
             *(entry[0] for entry in analyses)]
-
-
-class _EntryPickler(pickle.Pickler):
-    """Pickles a journal entry, naming the objects the cache already holds by their place
-    in `shared` rather than copying them."""
-
-    def __init__(self, out: io.BytesIO, shared: Sequence[object]) -> None:
-        super().__init__(out, protocol=pickle.HIGHEST_PROTOCOL)
-        self._places = {id(thing): place for place, thing in enumerate(shared)}
-
-    def persistent_id(self, obj: Any) -> int | None:
-        return self._places.get(id(obj))
-
-
-class _EntryUnpickler(pickle.Unpickler):
-    def __init__(self, data: io.BytesIO, shared: Sequence[object]) -> None:
-        super().__init__(data)
-        self._shared = shared
-
-    def persistent_load(self, pid: Any) -> object:
-        return self._shared[pid]
-
-
-def _digest(data: bytes | memoryview) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _corrupt(path: Path) -> Problem:

@@ -46,6 +46,9 @@ def load_state(path: Path, lines: dict[str, tuple[StoryRecord, str]] | None = No
 
 Lines = Mapping[str, tuple[StoryRecord, str]]
 """Each story's line in a state file, with the very record it was written from."""
+KeptState = tuple[tuple[int, int, int] | None, StoryState, Lines]
+"""A state file as a build read or wrote it: its stamp (files.stamp), what it says, and
+each story's line of it (kept by the build cache)."""
 
 
 def save_state(path: Path, state: StoryState, lines: Lines | None = None
