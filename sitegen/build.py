@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from . import (
     overrides,
     render,
     search,
+    seedfiles,
     state,
     uptodate,
     urls,
@@ -99,6 +100,7 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
                on_wait: Callable[[str], None] = lambda holder: None,
                lock_wait: float = LOCK_WAIT, recluster: bool = False,
                cache: BuildCache | None = None, search_later: bool = False,
+               changed: Collection[str] | None = None,
                progress: Progress = no_progress) -> BuildReport:
     """Build the site described by `config` into `config.out_dir`.
 
@@ -113,9 +115,13 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     disk in .sitegen/cache/, as it updates a given cache that came from there
     (load_cache). `search_later` leaves the search index as it was, to be
     brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
-    pages show new articles at once). `progress` is told how each stage goes. Python's
-    cyclic garbage collector is paused while it runs (see buildcache.collector_paused):
-    a process that goes on after it may collect what little cyclic garbage it left.
+    pages show new articles at once). `changed` are the paths the caller saw change
+    (`sitegen watch`, by file system events) since its last build with this `cache`:
+    the seeds that build listed (BuildCache.seed_listing) are then looked at again only
+    there, rather than all walked (see seedfiles.relist_seeds); None when the caller
+    does not follow changes. `progress` is told how each stage goes. Python's cyclic
+    garbage collector is paused while it runs (see buildcache.collector_paused): a
+    process that goes on after it may collect what little cyclic garbage it left.
     """
     lock = config.project_dir / ".sitegen" / "build.lock"
     try:
@@ -124,7 +130,8 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
         # itself); render workers, whose Jinja contexts leave ~50 cyclic objects a page,
         # collect as usual (see parallel), and `sitegen watch` collects after a build.
         with files.exclusive(lock, lock_wait, on_wait), buildcache.collector_paused():
-            return _build_locked(config, now, recluster, cache, search_later, progress)
+            return _build_locked(config, now, recluster, cache, search_later, changed,
+                                 progress)
     except TimeoutError as exc:
         raise SitegenError(Problem(str(lock), None,
                                    f"another build of this project is running (process "
@@ -134,7 +141,7 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
 
 def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
                   cache: BuildCache | None, search_later: bool,
-                  progress: Progress) -> BuildReport:
+                  changed: Collection[str] | None, progress: Progress) -> BuildReport:
     timings: dict[str, float] = {}
     record = cache_dir(config) / uptodate.RECORD
     outputs = (state_file(config), config.out_dir, config.out_dir / export.FILE)
@@ -142,7 +149,7 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
         # A build that leaves the search index behind records nothing, so a watcher's
         # builds after the first find no record: no walk for them (0.7 s at 100,000)
         known = not recluster and record.exists()
-        seeds = ingest.list_seeds(config.seeds_dir) if known or not search_later else None
+        seeds = seedfiles.list_seeds(config.seeds_dir) if known or not search_later else None
         inputs = uptodate.inputs(config, seeds) if seeds is not None else None
         done = uptodate.unchanged_since_last(record, inputs, outputs) \
             if known and inputs is not None else None
@@ -153,6 +160,15 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     if cache is None:
         with _timed(timings, "cache"):
             cache, cache_problems = load_cache(config)
+    # Taken: a build that fails before it lists the seeds leaves none, for the next to
+    # walk (the changes it was told of would otherwise be lost)
+    listed, cache.seed_listing = cache.seed_listing, None
+    if changed is not None and seeds is None:
+        with _timed(timings, "check"):
+            seeds = seedfiles.relist_seeds(config.seeds_dir, listed[1], changed) \
+                if listed is not None and listed[0] == config.seeds_dir else None
+            seeds = seeds or seedfiles.list_seeds(config.seeds_dir)
+        cache.seed_listing = (config.seeds_dir, seeds)
     report = _build_changed(config, now, recluster, cache, search_later, timings, progress,
                             seeds)
     if cache.kept_at is not None:
@@ -166,11 +182,11 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
 
 def _build_changed(config: Config, now: Callable[[], datetime], recluster: bool,
                    cache: BuildCache, search_later: bool, timings: dict[str, float],
-                   progress: Progress, seeds: ingest.SeedListing | None) -> BuildReport:
+                   progress: Progress, seeds: seedfiles.SeedListing | None) -> BuildReport:
     prepared = prepare(config, timings, recluster=recluster, cache=cache, progress=progress,
                        seeds=seeds)
-    if seeds is not None:  # read: not to be held while the pages are made (at 100,000
-        seeds.files.clear()  # seeds, 29 MB)
+    if seeds is not None and cache.seed_listing is None:  # read: not to be held while
+        seeds.files.clear()  # the pages are made (at 100,000 seeds, 29 MB)
     # The full clustering is for `explain`: its vectors and neighbour graph (hundreds of MB
     # at 100,000 articles) are let go before the render workers are forked
     prepared = replace(prepared, clustering=None)
@@ -277,7 +293,7 @@ def refresh_search(config: Config, lock_wait: float = LOCK_WAIT) -> WriteReport:
 def prepare(config: Config, timings: dict[str, float] | None = None, *,
             recluster: bool = False, cache: BuildCache | None = None,
             progress: Progress = no_progress,
-            seeds: ingest.SeedListing | None = None) -> Prepared:
+            seeds: seedfiles.SeedListing | None = None) -> Prepared:
     """Run every stage before rendering: read, group, identify and analyze the stories.
     `seeds`: the seed files, as the up-to-date check just listed them."""
     timings = {} if timings is None else timings

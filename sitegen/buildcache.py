@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import analyze, assign, cachejournal, entities, files, ingest, memo
+from . import analyze, assign, cachejournal, entities, files, ingest, memo, seedfiles
 from .errors import Problem
 from .model import Article, Progress, SpareSite, Story, no_progress
 from .state import KeptState
@@ -108,6 +108,10 @@ class BuildCache:
         """The gazetteer the analyses look names up in (entities.known_places), with what
         it was read from (entities.PLACES_SOURCE): reading it took 0.26 s of every build
         that analysed a story, a sixth of one placing an article among 10,000."""
+        self.seed_listing: tuple[Path, seedfiles.SeedListing] | None = None
+        """The seeds folder and its listing as the last build made it, when its caller
+        tells each build what changed (`sitegen watch`; see build_site): in memory only,
+        as a build without such news must walk the folder anyway."""
         self.kept_at: Path | None = None
         """Where the cache is kept on disk (FILE), when it is (see load and save)."""
         self._loaded: _Loaded | None = None

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import operator
-import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,9 +19,8 @@ import charset_normalizer
 import nh3
 from markdown_it import MarkdownIt
 
-from . import formats, parallel
+from . import formats, parallel, seedfiles
 from .errors import Problem, SitegenError
-from .files import outside_link
 from .formats import SeedRecord
 from .model import Article, Progress, no_progress, pickled_compactly
 from .text import headline_from, normalize_space
@@ -41,12 +38,6 @@ past this, a seed is a dump or an attack, and analysis time would grow without u
 MAX_MARKDOWN_BRACKETS = 10_000
 """Link syntax is where Markdown parsing turns superlinear (100,000 `![` take 5 s, and
 a million would take minutes); no article has this many links."""
-_EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
-
-
-Signature = tuple[int, int, int]
-"""A file's size, modification time (ns) and inode: another when it was replaced or
-changed."""
 
 
 @pickled_compactly
@@ -55,7 +46,7 @@ class SeedReading:
     """What one seed file gave, kept by `sitegen watch` so unchanged seeds are not read
     again (see read_articles)."""
 
-    signature: Signature
+    signature: seedfiles.Signature
     """When read."""
     trusted: bool
     """Read well after its last modification: a later change cannot share its timestamp."""
@@ -68,55 +59,8 @@ RACY_NS = 2_000_000_000
 "racy" files): its reading is not trusted until it is read again later."""
 
 
-@dataclass(frozen=True)
-class SeedListing:
-    """Every seed file under a seeds folder as one walk found it: (path, label relative to
-    the folder, signature), sorted by path, and what it could not take as a seed."""
-
-    files: list[tuple[str, str, Signature]]
-    problems: list[Problem]
-
-
-def list_seeds(seeds_dir: Path) -> SeedListing:
-    """The seeds under `seeds_dir` (none if it is not a folder), sorted by path, skipping
-    hidden and editor files and links that leave the seeds folder; each stat()ed once:
-    the build's up-to-date check sums them up, then read_articles reads the changed ones,
-    from this one walk (two walks took 1.0 s of a build at 100,000 seeds, this one 0.7).
-    One directory scan per folder and plain strings."""
-    files: list[tuple[str, str, Signature]] = []
-    problems: list[Problem] = []
-    if not seeds_dir.is_dir():
-        return SeedListing(files, problems)
-    root = seeds_dir.resolve()
-
-    def walk(folder: str, prefix: str) -> None:
-        with os.scandir(folder) as scan:
-            entries = sorted(scan, key=_NAME)
-        for entry in entries:
-            name = entry.name
-            if name.startswith(".") or is_editor_leftover(name):
-                continue
-            if entry.is_symlink() and (reason := outside_link(Path(entry.path), root)):
-                problems.append(Problem(prefix + name, None, f"{reason}; not followed"))
-            elif entry.is_dir(follow_symlinks=False):
-                walk(entry.path, f"{prefix}{name}/")
-            elif not entry.is_file():
-                continue
-            elif os.path.splitext(name)[1].lower() not in PARSERS:
-                problems.append(Problem(prefix + name, None,
-                                        "not a seed format (.txt, .md, .json, .jsonl); skipped"))
-            else:
-                files.append((entry.path, prefix + name, _signature(entry.path)))
-
-    walk(str(seeds_dir), "")
-    return SeedListing(files, problems)
-
-
-_NAME = operator.attrgetter("name")
-
-
 def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
-                  progress: Progress = no_progress, listing: SeedListing | None = None
+                  progress: Progress = no_progress, listing: seedfiles.SeedListing | None = None
                   ) -> tuple[list[Article], list[Problem]]:
     """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error.
 
@@ -126,7 +70,7 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
     """
     if not seeds_dir.is_dir():
         raise SitegenError(Problem(str(seeds_dir), None, "seeds folder not found"))
-    listing = listing if listing is not None else list_seeds(seeds_dir)
+    listing = listing if listing is not None else seedfiles.list_seeds(seeds_dir)
     problems = list(listing.problems)
     articles: dict[str, Article] = {}
     readings: dict[str, SeedReading] = {}
@@ -156,14 +100,6 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
     return list(articles.values()), problems
 
 
-def _signature(path: str) -> Signature:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (-1, -1, -1)
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-
-
 def _read_chunk(seeds: Sequence[tuple[str, str]]) -> list[SeedReading]:
     """Read seeds (path, label), perhaps in a worker process (see parallel.py)."""
     renderer = MarkdownRenderer()
@@ -171,7 +107,7 @@ def _read_chunk(seeds: Sequence[tuple[str, str]]) -> list[SeedReading]:
 
 
 def _reading(path: str, label: str, renderer: MarkdownRenderer) -> SeedReading:
-    signature = _signature(path)
+    signature = seedfiles.signature(path)
     trusted = signature[1] >= 0 and time.time_ns() - signature[1] > RACY_NS
     problems: list[Problem] = []
     try:
@@ -193,11 +129,6 @@ def read_seed_articles(path: Path, label: str, renderer: MarkdownRenderer,
         article = to_article(record, renderer, problems)
         if article is not None:
             yield article, record.line
-
-
-def is_editor_leftover(name: str) -> bool:
-    """Swap, backup and partial-download files that editors and browsers leave behind."""
-    return bool(_EDITOR_LEFTOVERS.search(name))
 
 
 def read_seed(path: Path, label: str, problems: list[Problem]) -> Iterable[SeedRecord]:

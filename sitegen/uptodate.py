@@ -24,8 +24,9 @@ from pathlib import Path
 
 from .config import Config
 from .errors import Problem
-from .ingest import RACY_NS, SeedListing
+from .ingest import RACY_NS
 from .model import BuildReport, WriteReport
+from .seedfiles import SeedListing
 
 RECORD = "last-build.json"
 _CODE = Path(__file__).resolve().parent
@@ -41,7 +42,7 @@ class Inputs:
 
 def inputs(config: Config, seeds: SeedListing) -> Inputs:
     """What the build is about to read, summed up (see the module's docstring): `seeds`
-    lists the seed folder (ingest.list_seeds), for the build to read from."""
+    lists the seed folder (seedfiles.list_seeds), for the build to read from."""
     taken = time.time_ns()
     digest = hashlib.sha256(repr(config).encode())
     digest.update(f"\0{config.seeds_dir}\0".encode())

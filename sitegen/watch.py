@@ -4,6 +4,9 @@ Events are collected until the files have been quiet for a moment (a burst of a 
 new seeds gives a few builds, not a thousand); editor swap and backup files, hidden
 files and the output folder are ignored. A failed build is reported and the watcher
 keeps going; the site stays the last good one, since a failed build changes nothing.
+A build looks again only at the seeds the events named (see seedfiles.relist_seeds);
+once things are quiet, the seeds folder is walked to make sure no event was lost (the
+kernel drops events when its queue overflows) and built again if one was.
 """
 
 from __future__ import annotations
@@ -24,15 +27,16 @@ from .build import build_site, load_cache, refresh_search
 from .buildcache import BuildCache
 from .config import Config
 from .errors import Problem, SitegenError
-from .ingest import is_editor_leftover
 from .model import BuildReport
+from .seedfiles import is_editor_leftover, list_seeds
 
 QUIET_SECONDS = 0.2
 """How long the files must stay unchanged before a build starts: long enough for an
 editor's save (a few file operations within milliseconds) to count once."""
 SEARCH_IDLE_SECONDS = 2.0
 """Builds leave the search index behind (it takes longest: ~25 s at 10,000 articles);
-it is brought up to date once nothing has changed for this long."""
+it is brought up to date once nothing has changed for this long, and the seeds listed
+by events are checked against a walk of the folder."""
 PROJECT_FILES = ("sitegen.toml", "stories.toml")
 
 
@@ -65,6 +69,8 @@ class Watcher:
         """Replaced by the one on disk at the first build (see _build)."""
         self._cached_for: Config | None = None
         self._search_behind = False
+        self._seeds_unchecked = False
+        """A build listed the seeds from events since the folder was last walked."""
         self._search_thread: threading.Thread | None = None
         self.builds = 0
 
@@ -83,7 +89,10 @@ class Watcher:
                     # templates/ or static/ may have just been created: watch them too
                     self._watch_new_folders(observer, handler, config, scheduled)
                     self._build(triggers)
-                elif self._search_due() and not stop.is_set():
+                    continue
+                if self._seeds_unchecked and not stop.is_set():
+                    self._check_seeds()
+                if self._search_due() and not stop.is_set():
                     # in the background: a seed arriving meanwhile is built at once
                     self._search_thread = threading.Thread(target=self._refresh_search,
                                                            daemon=True)
@@ -93,6 +102,18 @@ class Watcher:
             observer.join()
             if self._search_thread is not None:
                 self._search_thread.join(timeout=120)
+
+    def _check_seeds(self) -> None:
+        """Walk the seeds folder, and build again from that walk if a build's listing
+        from events differs from it."""
+        kept = self._cache.seed_listing
+        if kept is not None:
+            folder, listing = kept
+            walked = list_seeds(folder)
+            if (walked.files, walked.problems) != (listing.files, listing.problems):
+                self._cache.seed_listing = None  # the build walks the folder again
+                self._build((str(folder),))
+        self._seeds_unchecked = False
 
     def _search_due(self) -> bool:
         running = self._search_thread is not None and self._search_thread.is_alive()
@@ -114,11 +135,13 @@ class Watcher:
 
     def _wait_for_quiet(self, stop: threading.Event) -> tuple[str, ...]:
         """The paths changed, once they have been quiet a moment; () when stopped, or when
-        the search index is behind and nothing changed for SEARCH_IDLE_SECONDS."""
+        nothing changed for SEARCH_IDLE_SECONDS while the search index is behind or the
+        seeds are unchecked."""
         idle_until = time.monotonic() + SEARCH_IDLE_SECONDS
         with self._wake:
             while not self._changed and not stop.is_set():
-                if self._search_due() and time.monotonic() >= idle_until:
+                if (self._search_due() or self._seeds_unchecked) \
+                        and time.monotonic() >= idle_until:
                     return ()
                 self._wake.wait(timeout=0.2)
             while not stop.is_set():
@@ -144,7 +167,9 @@ class Watcher:
                 # watcher's builds would render every page again
                 self._cache, cache_problems = load_cache(config)
                 self._cached_for = config
-            report = build_site(config, cache=self._cache, search_later=True)
+            report = build_site(config, cache=self._cache, search_later=True,
+                                changed=triggers)
+            self._seeds_unchecked = bool(triggers)
             report = replace(report, problems=cache_problems + report.problems)
             self._search_behind = config.search
             # What the cache holds lives as long as the watcher: keep the cyclic garbage

@@ -27,11 +27,11 @@ from sitegen import (
     export,
     files,
     identity,
-    ingest,
     load_config,
     parallel,
     render,
     search,
+    seedfiles,
     staging,
     state,
 )
@@ -420,7 +420,7 @@ def test_a_build_walks_the_seeds_once_and_stats_each_seed_once(make_site, monkey
     settle(project)
     scans, stats = [], []
     monkeypatch.setattr(os, "scandir", spy(os.scandir, scans))
-    monkeypatch.setattr(ingest, "_signature", spy(ingest._signature, stats))
+    monkeypatch.setattr(seedfiles, "signature", spy(seedfiles.signature, stats))
     project.build()
     seeds = os.fspath(project.root / "seeds")
     assert [folder for folder, *_ in scans if os.fspath(folder) == seeds] == [seeds]

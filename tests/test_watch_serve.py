@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from sitegen import build_site, ingest, load_config, render, uptodate
+from sitegen import build_site, ingest, load_config, render, uptodate, watch
 from sitegen.build import load_cache
 from sitegen.serve import RELOAD_PATH, ReloadSignal, make_server
 from sitegen.watch import Watcher
@@ -125,6 +125,45 @@ def test_watched_builds_walk_the_inputs_only_for_a_record_to_compare(make_site,
     project.build()  # `sitegen build` records its inputs: the watcher may find it is done
     assert build_site(config, cache=cache, search_later=True).up_to_date
     assert len(walks) == 2
+
+
+def test_a_watched_build_looks_only_at_the_seeds_events_named(make_site, monkeypatch):
+    """Told what changed, a build brings the last build's listing up to date rather than
+    walking the seeds folder; not told (None, as for `sitegen build`), it walks."""
+    project = make_site({f"seeds/{n}.txt": unrelated(n) for n in range(4)})
+    config = load_config(project_dir=project.root)
+    cache = load_cache(config)[0]
+    build_site(config, cache=cache, search_later=True, changed=())
+    scans: list = []
+    monkeypatch.setattr(os, "scandir", spy(os.scandir, scans))
+    new = project.write("seeds/new.txt", unrelated(9))
+    (project.seeds / "0.txt").unlink()
+    build_site(config, cache=cache, search_later=True,
+               changed=[os.fspath(new), os.fspath(project.seeds / "0.txt")])
+    seeds = {a["seed"] for s in project.stories() for a in s["articles"]}
+    assert seeds == {"1.txt", "2.txt", "3.txt", "new.txt"}
+    assert not [folder for folder, *_ in scans if os.fspath(folder) == os.fspath(project.seeds)]
+    build_site(config, cache=cache, search_later=True, changed=None)
+    assert [folder for folder, *_ in scans if os.fspath(folder) == os.fspath(project.seeds)]
+
+
+def test_a_seed_whose_events_were_lost_is_found_once_things_are_quiet(make_site,
+                                                                      monkeypatch):
+    """The kernel drops events when its queue overflows: the watcher walks the seeds
+    folder when idle and builds again when a build's listing from events missed one."""
+    project = make_site({"seeds/a.txt": unrelated(1)})
+    collect = watch._Collector.on_any_event
+    monkeypatch.setattr(watch._Collector, "on_any_event", lambda self, event: None
+                        if "lost" in str(event.src_path) else collect(self, event))
+    with Running(project) as running:
+        project.write("seeds/lost.txt", unrelated(2))
+        project.write("seeds/seen.txt", unrelated(3))
+        running.wait_for(lambda: "seen.txt" in running.seeds_in_site())
+        running.wait_for(lambda: "lost.txt" in running.seeds_in_site(),
+                         timeout=watch.SEARCH_IDLE_SECONDS + 30)
+    assert all(o.error is None for o in running.outcomes)
+    assert [o.triggers for o in running.outcomes if not o.search][-1] == (
+        os.fspath(project.seeds),)
 
 
 def unrelated(n: int) -> str:
