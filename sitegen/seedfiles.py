@@ -78,13 +78,16 @@ def relist_seeds(seeds_dir: Path, listing: SeedListing,
     change calls for the walk: a folder (or what was one), a link, the seeds folder
     itself. Paths outside the seeds folder are not its concern."""
     folder = os.fspath(seeds_dir)
+    real = os.path.realpath(folder) + os.sep  # events may name the folder another way
     files, problems = list(listing.files), list(listing.problems)
     for path in sorted(set(changed)):
-        if not path.startswith(folder + os.sep):
-            if folder == path or folder.startswith(path.rstrip(os.sep) + os.sep):
-                return None
+        # the path's own last part is not resolved: a link is the link's business
+        where = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if not where.startswith(real):
+            if real.startswith(where.rstrip(os.sep) + os.sep):
+                return None  # the seeds folder itself, or a folder above it
             continue
-        parts = path[len(folder) + 1:].split(os.sep)
+        parts = where[len(real):].split(os.sep)
         if any(part.startswith(".") or is_editor_leftover(part) for part in parts):
             continue  # as the walk skips them
         label = "/".join(parts)

@@ -63,5 +63,17 @@ def test_folders_links_and_the_seeds_folder_itself_call_for_a_walk(seeds, tmp_pa
     assert relist_seeds(seeds, before, [os.fspath(tmp_path)]) is None
 
 
+def test_a_seed_named_through_a_link_to_the_folder_is_relisted(seeds, tmp_path):
+    """Events may name the seeds folder by its real path (macOS reports /private/tmp for
+    /tmp): the listing keeps naming files as the walk does."""
+    (tmp_path / "alias").symlink_to(seeds)
+    before = list_seeds(tmp_path / "alias")
+    write(seeds, {"new.txt": "title: New\n\nn"})
+    after = relist_seeds(tmp_path / "alias", before, [os.fspath(seeds / "new.txt")])
+    assert after is not None
+    assert after.files == list_seeds(tmp_path / "alias").files
+    assert os.fspath(tmp_path / "alias" / "new.txt") in [path for path, _, _ in after.files]
+
+
 def test_the_seed_formats_are_the_ones_ingest_reads():
     assert set(seedfiles.SUFFIXES) == set(ingest.PARSERS)
