@@ -58,7 +58,8 @@ def write_seed(seeds: Path, name: str, text: str) -> None:
 TICKS = itertools.count(time.time_ns() - 3600 * 10**9, 10**6)
 
 
-def apply(seeds: Path, operation: tuple[str, str, str, int]) -> None:
+def apply(seeds: Path, operation: tuple[str, str, str, int]) -> list[str]:
+    """Carry out the operation; the paths it touched, as a watcher's events name them."""
     kind, name, other, text = operation
     path = seeds / name
     if kind in ("add", "modify") or not path.exists():
@@ -71,6 +72,8 @@ def apply(seeds: Path, operation: tuple[str, str, str, int]) -> None:
         path.unlink()
     elif kind == "rename" and not (seeds / other).exists():
         path.rename(seeds / other)
+        return [os.fspath(path), os.fspath(seeds / other)]
+    return [os.fspath(path)]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -90,12 +93,12 @@ def compiled_templates() -> Path:
 
 
 def build(project: Path, search: bool, cache: BuildCache | None = None,
-          search_later: bool = False) -> None:
+          search_later: bool = False, changed: list[str] | None = None) -> None:
     (project / "sitegen.toml").write_text(f"[search]\nenabled = {str(search).lower()}\n")
     if not (project / ".sitegen" / "cache").exists():
         shutil.copytree(compiled_templates(), project / ".sitegen" / "cache" / "templates")
     build_site(load_config(project_dir=project), now=lambda: NOW, cache=cache,
-               search_later=search_later)
+               search_later=search_later, changed=changed)
 
 
 def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
@@ -103,21 +106,24 @@ def check_incremental_equals_clean(operations: list[tuple[str, str, str, int]],
     """`cache_kept` "in memory": the builds share a BuildCache; "on disk": each build
     starts from the cache the last one left on disk; "both": as `sitegen watch` makes
     them, a BuildCache loaded from disk and saved after each build, the last build
-    starting from what they saved."""
+    starting from what they saved. Builds sharing a cache are told what changed, as the
+    watcher tells its builds."""
     with tempfile.TemporaryDirectory() as folder:
         live = Path(folder) / "live"
         (live / "seeds").mkdir(parents=True)
         write_seed(live / "seeds", "a.txt", TEXTS[0])
         cache = BuildCache() if cache_kept == "in memory" else None
-        build(live, search, cache, search_later=search)
+        watched = cache_kept != "on disk"
+        build(live, search, cache, search_later=search, changed=[] if watched else None)
         if cache_kept == "both":
             cache = load_cache(load_config(project_dir=live))[0]
         for number, operation in enumerate(operations):
             state_before = (live / ".sitegen/state.json").read_bytes()
-            apply(live / "seeds", operation)
+            touched = apply(live / "seeds", operation)
             last = number == len(operations) - 1
-            build(live, search, None if cache_kept == "both" and last else cache,
-                  search_later=search)
+            from_disk = cache_kept == "both" and last
+            build(live, search, None if from_disk else cache, search_later=search,
+                  changed=touched if watched and not from_disk else None)
             if search and number % 2:  # the watcher catches the index up when news pauses
                 refresh_search(load_config(project_dir=live))
         if search:
