@@ -43,9 +43,10 @@ def claim_kept(paths: Sequence[str], claimed: dict[str, str]) -> None:
 
 class StagingWriter:
     """Fills the staging folder, which may already hold an older site (the spare, see
-    write.write_site): a file there is kept when it is the very file (same inode) the new site
-    takes over from the current one, and replaced otherwise. Staged files may be hard
-    links to the live site's, so one is never written to: it is unlinked and made anew.
+    write.write_site): a file there is kept when it is the very file (same inode) the new
+    site takes over from the current one, and replaced otherwise. Staged files may be
+    hard links to the live site's, so one is never written to: it is unlinked and made
+    anew.
 
     `shared` are the files the staging folder is known to share with the live site (see
     SpareSite): one of them that the new site keeps as it is needs nothing at all."""
