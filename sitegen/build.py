@@ -163,11 +163,12 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     # Taken: a build that fails before it lists the seeds leaves none, for the next to
     # walk (the changes it was told of would otherwise be lost)
     listed, cache.seed_listing = cache.seed_listing, None
-    if changed is not None and seeds is None:
-        with _timed(timings, "check"):
-            seeds = seedfiles.relist_seeds(config.seeds_dir, listed[1], changed) \
-                if listed is not None and listed[0] == config.seeds_dir else None
-            seeds = seeds or seedfiles.list_seeds(config.seeds_dir)
+    if changed is not None:
+        if seeds is None:
+            with _timed(timings, "check"):
+                seeds = seedfiles.relist_seeds(config.seeds_dir, listed[1], changed) \
+                    if listed is not None and listed[0] == config.seeds_dir else None
+                seeds = seeds or seedfiles.list_seeds(config.seeds_dir)
         cache.seed_listing = (config.seeds_dir, seeds)
     report = _build_changed(config, now, recluster, cache, search_later, timings, progress,
                             seeds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -241,6 +241,16 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1800, 2200
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
                   r"(?:Z|[+-]\d{2}:?\d{2})?)?")
 """The dates most seeds carry, which the standard library reads in a tenth of the time."""
+
+
+PARSERS: dict[str, Callable[[str, str], Iterable[SeedRecord]]] = {
+    ".txt": lambda label, text: [parse_text(label, text)],
+    ".md": lambda label, text: [parse_markdown(label, text)],
+    ".markdown": lambda label, text: [parse_markdown(label, text)],
+    ".json": parse_json,
+    ".jsonl": parse_json_lines,
+}
+"""Each seed format's parser, by the file name's suffix: what makes a file a seed."""
 
 
 def parse_date(raw: str) -> tuple[str | None, str | None]:

@@ -25,13 +25,6 @@ from .formats import SeedRecord
 from .model import Article, Progress, no_progress, pickled_compactly
 from .text import headline_from, normalize_space
 
-PARSERS = {
-    ".txt": lambda label, text: [formats.parse_text(label, text)],
-    ".md": lambda label, text: [formats.parse_markdown(label, text)],
-    ".markdown": lambda label, text: [formats.parse_markdown(label, text)],
-    ".json": formats.parse_json,
-    ".jsonl": formats.parse_json_lines,
-}
 MAX_BODY_CHARS = 2_000_000
 """Longer than any news article by far (the longest features run to ~100,000 characters):
 past this, a seed is a dump or an attack, and analysis time would grow without use."""
@@ -146,7 +139,7 @@ def read_seed(path: Path, label: str, problems: list[Problem]) -> Iterable[SeedR
     if not text.strip():
         problems.append(Problem(label, None, "empty file; skipped"))
         return []
-    return PARSERS[path.suffix.lower()](label, text)
+    return formats.PARSERS[path.suffix.lower()](label, text)
 
 
 def decode(data: bytes) -> tuple[str | None, str | None]:

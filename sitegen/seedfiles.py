@@ -13,9 +13,8 @@ from pathlib import Path
 
 from .errors import Problem
 from .files import outside_link
+from .formats import PARSERS
 
-SUFFIXES = (".txt", ".md", ".markdown", ".json", ".jsonl")
-"""The seed formats, by file name (read by ingest.PARSERS)."""
 NOT_A_SEED = "not a seed format (.txt, .md, .json, .jsonl); skipped"
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
@@ -58,7 +57,7 @@ def list_seeds(seeds_dir: Path) -> SeedListing:
                 walk(entry.path, f"{prefix}{name}/")
             elif not entry.is_file():
                 continue
-            elif os.path.splitext(name)[1].lower() not in SUFFIXES:
+            elif os.path.splitext(name)[1].lower() not in PARSERS:
                 problems.append(Problem(prefix + name, None, NOT_A_SEED))
             else:
                 files.append((entry.path, prefix + name, signature(entry.path)))
@@ -102,7 +101,7 @@ def relist_seeds(seeds_dir: Path, listing: SeedListing,
             del problems[told]
         if not os.path.isfile(path):
             continue  # gone
-        if os.path.splitext(label)[1].lower() not in SUFFIXES:
+        if os.path.splitext(label)[1].lower() not in PARSERS:
             problems.insert(told, Problem(label, None, NOT_A_SEED))
         else:
             walked = os.path.join(folder, *parts)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import ingest, seedfiles
 from sitegen.seedfiles import list_seeds, relist_seeds
 
 
@@ -74,6 +73,3 @@ def test_a_seed_named_through_a_link_to_the_folder_is_relisted(seeds, tmp_path):
     assert after.files == list_seeds(tmp_path / "alias").files
     assert os.fspath(tmp_path / "alias" / "new.txt") in [path for path, _, _ in after.files]
 
-
-def test_the_seed_formats_are_the_ones_ingest_reads():
-    assert set(seedfiles.SUFFIXES) == set(ingest.PARSERS)
