@@ -186,7 +186,6 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     (Kept)."""
     info = site.info
     memo = memo or RenderMemo()
-    names, outlets = name_index(site), outlet_index(site)
     site_feed = [_feed_link(info, info.title, "")]
     listed: list[tuple[str, str | None]] = []
     """(page URL, last change) of every page, for the sitemap."""
@@ -248,7 +247,10 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         return many(keys, memo.known_names(keys), lastmods, spec, LIST_PAGES_PER_CHUNK)
 
     # First, so that the search index can be made from it while the pages are written
+    # (before the indexes of names and outlets: 0.7 s at 100,000 articles, which the
+    # indexer's start waited for and a one-article build then waited for the indexer)
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
+    names, outlets = name_index(site), outlet_index(site)
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     listings = browse.paginate("", info.title, site.stories, info.per_page)
     yield from by_listing(
