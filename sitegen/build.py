@@ -28,6 +28,7 @@ from . import (
     ingest,
     memo,
     overrides,
+    profiles,
     render,
     search,
     seedfiles,
@@ -319,8 +320,8 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
                 cache.terms = assign.TermIndex.from_counts(
                     clustering.articles, counts, clustering.vectors.vocabulary)
             identities = identity.assign_ids(groups, previous)
-            centrals = cluster.central_rows(clustering.vectors, clustering.groups)
-            group_terms = cluster.shared_terms(clustering.vectors, clustering.groups)
+            centrals = profiles.central_rows(clustering.vectors, clustering.groups)
+            group_terms = profiles.shared_terms(clustering.vectors, clustering.groups)
             stories = tuple(
                 Story(id=story_id, article_ids=group,
                       central_id=clustering.articles[central].id, terms=shared,

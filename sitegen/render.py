@@ -13,7 +13,6 @@ import io
 import itertools
 import pickle
 import traceback
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,7 +27,7 @@ from .errors import Problem, TemplateError
 from .export import FILE as EXPORT_FILE
 from .export import export_json
 from .memo import Keyed, RenderMemo
-from .model import Article, Kept, Page, Site, SiteInfo, StoryAnalysis
+from .model import Kept, Page, Site, SiteInfo
 from .urls import article_path, name_path, outlet_path, story_path
 
 
@@ -96,62 +95,6 @@ def _corrupt(data: bytes, bucket: jinja2.bccache.Bucket) -> bool:
         return pickle.load(stream) == bucket.checksum  # current, yet it did not load
     except Exception:
         return True
-
-
-@dataclass(frozen=True)
-class NameIndex:
-    """A person, place or organisation across the site, and the stories naming it."""
-
-    slug: str
-    name: str
-    kind: str
-    stories: tuple[StoryAnalysis, ...]
-
-
-@dataclass(frozen=True)
-class OutletIndex:
-    name: str
-    path: str
-    articles: tuple[tuple[Article, StoryAnalysis], ...]
-    """Newest first."""
-
-
-def name_index(site: Site) -> list[NameIndex]:
-    """Names mentioned by the site's stories, most covered first (one entry per slug)."""
-    found: dict[str, list[tuple[str, str, StoryAnalysis]]] = {}
-    for story in site.stories:
-        for entity in story.entities:
-            found.setdefault(entity.slug, []).append((entity.name, entity.kind, story))
-    index = [NameIndex(slug, _commonest([u[0] for u in uses]), _commonest([u[1] for u in uses]),
-                       tuple([u[2] for u in uses]))
-             for slug, uses in found.items()]
-    return sorted(index, key=lambda n: (-len(n.stories), n.name.casefold()))
-
-
-def _commonest(values: list[str]) -> str:
-    """The value most often given, the first given of the most frequent ones. Most names
-    are spelled one way in every story: counted only when not (name_index 0.47 -> 0.32 s,
-    at 100,000 articles)."""
-    first = values[0]
-    return first if values.count(first) == len(values) else \
-        Counter(values).most_common(1)[0][0]
-
-
-def outlet_index(site: Site) -> list[OutletIndex]:
-    found: dict[str, list[tuple[Article, StoryAnalysis]]] = {}
-    names: dict[str, str] = {}
-    for story in site.stories:
-        for article in story.articles:
-            if article.source:
-                path = outlet_path(article.source)
-                names.setdefault(path, article.source)
-                found.setdefault(path, []).append((article, story))
-    return sorted(
-        (OutletIndex(names[path], path,
-                     tuple(sorted(items, key=lambda i: (i[0].published or "", i[0].id),
-                                  reverse=True)))
-         for path, items in found.items()),
-        key=lambda o: o.name.casefold())
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +193,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     # (before the indexes of names and outlets: 0.7 s at 100,000 articles, which the
     # indexer's start waited for and a one-article build then waited for the indexer)
     yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
-    names, outlets = name_index(site), outlet_index(site)
+    names, outlets = browse.name_index(site), browse.outlet_index(site)
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     listings = browse.paginate("", info.title, site.stories, info.per_page)
     yield from by_listing(
@@ -286,7 +229,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
             {"story": covered[n][0], "article": covered[n][1]}))
     if info.search:
         yield page("search.html", "search/index.html")
-    by_kind: dict[str, list[NameIndex]] = {}
+    by_kind: dict[str, list[browse.NameIndex]] = {}
     for entry in names:
         by_kind.setdefault(entry.kind, []).append(entry)
     yield page("names.html", "names/index.html",
@@ -347,7 +290,7 @@ def _feed_link(info: SiteInfo, title: str, folder: str) -> dict[str, str]:
     return {"title": title, "atom": info.base_url + atom, "rss": info.base_url + rss}
 
 
-def _feeds(site: Site, outlets: Sequence[OutletIndex], memo: RenderMemo) -> Iterator[Page]:
+def _feeds(site: Site, outlets: Sequence[browse.OutletIndex], memo: RenderMemo) -> Iterator[Page]:
     info = site.info
     paths = {s.story.id: story_path(s) for s in site.stories}
 
