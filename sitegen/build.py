@@ -240,11 +240,9 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
     previous_export = _read_if_exists(config.out_dir / export.FILE)
     cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
                        config.out_dir), write.signature(config.out_dir))
-    layout: export.Layout = []
     pages = render.render_site(prepared.site, env,
                                generated=now.isoformat(timespec="seconds"),
-                               previous_export=previous_export, memo=cache.pages,
-                               export_layout=layout)
+                               previous_export=previous_export, memo=cache.pages)
     index_now = config.search and not search_later
     indexing: list[search.Indexing] = []
 
@@ -255,8 +253,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
             if index_now and not indexing and type(page) is Page and page.path == export.FILE \
                     and page.content:
                 indexing.append(search.Indexing(page.content, config.language,
-                                                config.out_dir, _indexing_dir(config),
-                                                layout))
+                                                config.out_dir, _indexing_dir(config)))
             yield page
 
     def search_pages(staged: Path) -> list[Page | Kept]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,44 +76,26 @@ _ID_AT = len(b'{\n      "id": ')
 _END = b"\n  ]\n}\n"
 
 
-Layout = list[tuple[bytes, int, int, bytes]]
-"""Where each story stands in an export: (its id as JSON, where its text starts, the
-text's length, story_digest of the text), in the export's order."""
-
-
 def export_json(site: Site, generated: str, previous: bytes | None,
-                memo: RenderMemo | None = None, layout: Layout | None = None) -> bytes:
+                memo: RenderMemo | None = None) -> bytes:
     """The stories.json contract. `generated` keeps its old value when nothing else changed,
     so a rebuild with no change rewrites no file.
 
     Written as orjson.dumps(..., option=OPT_INDENT_2) would write it, one story at a
     time, so that with `memo` an unchanged story is not serialized again: its text is
     taken from `previous`, the export the last build wrote (the memo trusts it: see
-    RenderMemo.start), and so is its digest (RenderMemo.digests). orjson, not json:
-    json's encoder in C cannot indent, and its Python one took 6.8 s for the 160 MB
-    export of 100,000 articles. `layout`, when given, is filled with where each story
-    stands in the export: the search indexer cuts the stories into shards by it, rather
-    than finding and hashing 53,000 stories again in 160 MB (0.65 s at 100,000
-    articles, which a one-article build waited for)."""
+    RenderMemo.start). orjson, not json: json's encoder in C cannot indent, and its
+    Python one took 6.8 s for the 160 MB export of 100,000 articles."""
     memo = memo or RenderMemo()
     keys = memo.identity_keys("json", site.stories)
     known = memo.known_names(keys)  # the very story: no name to work out, no call each
     kept = story_texts(previous) if previous and any(known) else {}
     parts: list[bytes | memoryview] = [_STORIES]
-    stories: Layout = []
-    at = len(_STORIES)  # in the body: the head's length is added once `generated` is known
     for story, key, name in zip(site.stories, keys, known, strict=True):
-        story_id = _json(story.story.id)
-        part = None if name is None else kept.get(story_id)
-        digest = None if part is None else memo.digests.get(story_id)
+        part = None if name is None else kept.get(_json(story.story.id))
         if part is None:
             part = _json(_export_story(story), indent=True).replace(b"\n", _IN_LIST)
             memo.note(f"{story.story.id}\x00json", key)
-        if digest is None:
-            digest = story_digest(part)
-        memo.note_digest(story_id, digest)
-        stories.append((story_id, at, len(part), digest))
-        at += len(part) + len(_BETWEEN)
         parts += (part, _BETWEEN)
     parts[-1] = _END
     # Joined once (160 MB at 100,000 articles): each `+` copied it all again, a quarter
@@ -124,17 +105,7 @@ def export_json(site: Site, generated: str, previous: bytes | None,
         with contextlib.suppress(ValueError):
             stamp = orjson.loads(previous[len(_EXPORT_HEAD):len(previous) - len(body)])
             generated = stamp if isinstance(stamp, str) else generated
-    head = b"".join((_EXPORT_HEAD, _json(generated)))
-    if layout is not None:
-        layout.extend((story_id, len(head) + start, length, digest)
-                      for story_id, start, length, digest in stories)
-    return b"".join((head, body))
-
-
-def story_digest(text: bytes | memoryview) -> bytes:
-    """What tells a story's text in the export from another (the search index's shards
-    are made again when one of their stories' digests changes)."""
-    return hashlib.blake2b(text, digest_size=16).digest()
+    return b"".join((_EXPORT_HEAD, _json(generated), body))
 
 
 def story_texts(export: bytes) -> dict[bytes, memoryview]:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from .export import FILE as EXPORT
-from .export import Layout, scan_stories, story_digest
+from .export import scan_stories
 from .files import atomic_write, exclusive, process_folder
 
 BUNDLE = "pagefind"
@@ -47,9 +47,6 @@ RECORDS_WAIT = 600.0
 """Seconds an indexer waits for another to be done with the records."""
 NOTHING_TO_INDEX = 3
 """run's exit status for an export without stories (Pagefind refuses an empty folder)."""
-PLAN = "stories.plan"
-"""Where each story stands in the export (export.Layout, pickled), when the build knows
-(see export_json): the export is then not searched through for its stories."""
 PACKED = "bundle.pickle"
 """What the indexing process hands back: (the files of the shards it made that the site
 lacks, as (path in the bundle, where the file is); the ones the site has already, the
@@ -65,8 +62,7 @@ def run(folder: str, language: str, build: str, site: str, shard_scale: str,
            records: str = "", scratch: str = "") -> int:
     """In the indexing process, started by the process `build` (a pid): Pagefind's index
     of each shard (shard_count, by `shard_scale`) of the stories in `folder`/stories.json
-    (where `folder`/PLAN says they are, if it is there) that the `site` folder does not
-    have already, in `folder`/bundle, listed in
+    that the `site` folder does not have already, in `folder`/bundle, listed in
     `folder`/bundle.pickle, from the records kept in `records` (see _update_records; by
     default made in `folder`, for this index alone). A shard the site has already is
     indexed again into a folder of `scratch` (see _scratch_folder). Returns the exit
@@ -76,7 +72,7 @@ def run(folder: str, language: str, build: str, site: str, shard_scale: str,
     kept_records = Path(records) if records else work / RECORDS
     memory: Path | None = None
     try:
-        shards = _shards(export, float(shard_scale), language, _plan(Path(folder) / PLAN))
+        shards = _shards(export, float(shard_scale), language)
         if not shards:
             return NOTHING_TO_INDEX
         from pagefind.service import get_executable  # asyncio and all: not for the build
@@ -265,22 +261,11 @@ class _Shard:
         return f"{self.count}-{self.place}"
 
 
-def _plan(path: Path) -> Layout | None:
-    try:
-        with path.open("rb") as stream:
-            return pickle.load(stream)
-    except FileNotFoundError:
-        return None
-
-
-def _shards(export: Path, scale: float, language: str,
-            layout: Layout | None = None) -> list[_Shard]:
+def _shards(export: Path, scale: float, language: str) -> list[_Shard]:
     """Each shard that has stories (shard_count of them, by `scale`), from the export at
-    `export` (read a block at a time), or from where `layout` says its stories are."""
-    stories = [(story_id, length, digest, start)
-               for story_id, start, length, digest in layout] if layout is not None else \
-        [(story_id, len(text), story_digest(text), start)
-         for story_id, text, start in scan_stories(_blocks(export))]
+    `export` (read a block at a time)."""
+    stories = [(story_id, len(text), hashlib.blake2b(text, digest_size=16).digest(), start)
+               for story_id, text, start in scan_stories(_blocks(export))]
     count = shard_count(len(stories), scale)
     made_by = _code_digest() + f"{_pagefind_version()}\0{language}\0".encode()
     members: list[list[tuple[bytes, int, bytes, int]]] = [[] for _ in range(count)]

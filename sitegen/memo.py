@@ -190,11 +190,6 @@ class RenderMemo:
         self._by_key: dict[bytes, tuple[str, bytes]] | None = None
         """Short keys of `_made` (identity_keys) -> (name, key): see known_names."""
         self._pending: dict[str, Any] = {}
-        self.digests: dict[bytes, bytes] = {}
-        """Story id (as JSON) -> digest of its text in the export the last build wrote
-        (see export_json): what the search index is cut into shards by, so that an
-        unchanged story's text is not hashed again (0.2 s at 100,000 articles)."""
-        self._pending_digests: dict[bytes, bytes] = {}
         self._context: Any = None
         self._site: Any = None
         self.tokens = Tokens()
@@ -206,10 +201,8 @@ class RenderMemo:
         if context != self._context or site is None or site != self._site:
             self._made = {}
             self._by_key = None
-            self.digests = {}
         self._context = context
         self._pending = {}
-        self._pending_digests = {}
 
     def identity_keys(self, template: str, *columns: Sequence[object]) -> list[bytes]:
         """The keys of pages made by `template` from stories or articles alone, the n-th
@@ -267,11 +260,6 @@ class RenderMemo:
                 names.append(hit[0])
         return names
 
-    def note_digest(self, story_id: bytes, digest: bytes) -> None:
-        """Note the digest of a story's text in the export this build writes (see
-        `digests`)."""
-        self._pending_digests[story_id] = digest
-
     def note(self, name: str, key: Any) -> None:
         """Note the thing called `name` as made from a context of this key, where the
         caller keeps what was made (see `known`)."""
@@ -302,14 +290,13 @@ class RenderMemo:
         """The build's pages are written (as the `site` that start will be told of next):
         they are what the next build compares with."""
         self._made, self._pending = self._pending, {}
-        self.digests, self._pending_digests = self._pending_digests, {}
         self._by_key = None
         self._site = site
         self.tokens.keep_used()
 
     def snapshot(self) -> MemoSnapshot:
         """What `changes` compares with: the memo as a cache on disk holds it."""
-        return MemoSnapshot(dict(self._made), self.tokens.snapshot(), dict(self.digests))
+        return MemoSnapshot(dict(self._made), self.tokens.snapshot())
 
     def changes(self, before: MemoSnapshot) -> dict[str, Any]:
         """What `replay` needs to make a memo like `before` into this one: the entries
@@ -317,7 +304,6 @@ class RenderMemo:
         made, gone = dict_changes(before.made, self._made)
         return {"made": {name: _on_disk(m) for name, m in made.items()}, "gone": gone,
                 "tokens": self.tokens.changes(before.tokens),
-                "digests": dict_changes(before.digests, self.digests),
                 "settings": (self._context, self._site)}
 
     def replay(self, changes: dict[str, Any]) -> None:
@@ -325,18 +311,13 @@ class RenderMemo:
         for name in changes["gone"]:
             del self._made[name]
         self._made.update(changes["made"])
-        digested, undigested = changes["digests"]
-        for story_id in undigested:
-            del self.digests[story_id]
-        self.digests.update(digested)
         self._by_key = None
         self._context, self._site = changes["settings"]
 
     def __getstate__(self) -> dict[str, Any]:
         """Kept on disk with digests for keys: the keys of list pages are long."""
         made = {name: _on_disk(m) for name, m in self._made.items()}
-        return {**self.__dict__, "_made": made, "_by_key": None, "_pending": {},
-                "_pending_digests": {}}
+        return {**self.__dict__, "_made": made, "_by_key": None, "_pending": {}}
 
 
 @dataclass(frozen=True)
@@ -349,7 +330,6 @@ class TokensSnapshot:
 class MemoSnapshot:
     made: dict[str, Any]
     tokens: TokensSnapshot
-    digests: dict[bytes, bytes]
 
 
 def dict_changes(before: Mapping[K, V], after: Mapping[K, V]) -> tuple[dict[K, V], list[K]]:

@@ -25,7 +25,7 @@ import jinja2
 from . import browse, feeds, parallel
 from .errors import Problem, TemplateError
 from .export import FILE as EXPORT_FILE
-from .export import Layout, export_json
+from .export import export_json
 from .memo import Keyed, RenderMemo
 from .model import Kept, Page, Site, SiteInfo
 from .urls import article_path, name_path, outlet_path, story_path
@@ -120,14 +120,13 @@ what it holds more often (see parallel.WORKER_COPY_MOST)."""
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
-                previous_export: bytes | None, memo: RenderMemo | None = None,
-                export_layout: Layout | None = None) -> Iterator[Page | Kept]:
+                previous_export: bytes | None, memo: RenderMemo | None = None
+                ) -> Iterator[Page | Kept]:
     """Every page of the site, one at a time, so memory does not grow with the archive.
     With `memo` (started for this theme and these settings), pages whose context did not
     change since the last build are taken from it instead of rendered: given without
     their bytes, and those of story and article pages, names and outlets all at once
-    (Kept). The first page is the stories.json export, where each story stands in it
-    filled into `export_layout` (see export_json)."""
+    (Kept)."""
     info = site.info
     memo = memo or RenderMemo()
     site_feed = [_feed_link(info, info.title, "")]
@@ -193,7 +192,7 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
     # First, so that the search index can be made from it while the pages are written
     # (before the indexes of names and outlets: 0.7 s at 100,000 articles, which the
     # indexer's start waited for and a one-article build then waited for the indexer)
-    yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo, export_layout))
+    yield Page(EXPORT_FILE, export_json(site, generated, previous_export, memo))
     names, outlets = browse.name_index(site), browse.outlet_index(site)
     newest = max((s.last_seen for s in site.stories if s.last_seen), default=None)
     listings = browse.paginate("", info.title, site.stories, info.per_page)

@@ -55,18 +55,8 @@ from typing import BinaryIO
 
 from .errors import OutputError, Problem
 from .export import FILE as EXPORT
-from .export import Layout
 from .files import process_folder, relative_files
-from .indexer import (
-    BUNDLE,
-    MANIFEST,
-    NOTHING_TO_INDEX,
-    PACKED,
-    PLAN,
-    RECORDS,
-    SCRATCH,
-    SHARD_SCALE,
-)
+from .indexer import BUNDLE, MANIFEST, NOTHING_TO_INDEX, PACKED, RECORDS, SCRATCH, SHARD_SCALE
 from .model import Kept, Page
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -81,12 +71,10 @@ class Indexing:
     the records are thousands of small files, which the build would otherwise wait for
     before writing a page, and a thread would keep the render stage from forking."""
 
-    def __init__(self, export: bytes, language: str, site: Path, work_dir: Path,
-                 layout: Layout | None = None) -> None:
+    def __init__(self, export: bytes, language: str, site: Path, work_dir: Path) -> None:
         """Index the stories of `export`, for the site in `site`: the shards it has
         already (in BUNDLE) are not made again. The work is done in a folder of its own
-        in `work_dir` (see _work_folder). `layout`: where each story stands in `export`
-        (see export_json), when known."""
+        in `work_dir` (see _work_folder)."""
         self._site = site
         self._where = str(site / EXPORT)
         self._process: subprocess.Popen[bytes] | None = None
@@ -97,9 +85,6 @@ class Indexing:
             raise self._failed(exc) from exc
         try:
             (self._folder / EXPORT).write_bytes(export)
-            if layout is not None:
-                with (self._folder / PLAN).open("wb") as plan:
-                    pickle.dump(layout, plan, protocol=5)
             self._log = (self._folder / "log").open("wb")
             found = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
                                                   os.environ.get("PYTHONPATH")]))

@@ -27,7 +27,6 @@ from sitegen import (
     export,
     files,
     identity,
-    indexer,
     load_config,
     parallel,
     render,
@@ -492,40 +491,6 @@ def test_the_export_read_in_blocks_gives_each_story_whole(make_site):
     cut_short = export.scan_stories(iter([content[:-len(export._END) - 5]]))
     found = {key: bytes(text) for key, text, _ in cut_short}
     assert len(found) == len(whole) - 1 and found.items() < whole.items()
-
-
-def test_the_layout_a_build_hands_the_search_indexer_cuts_the_shards_of_the_export(
-        make_site, monkeypatch):
-    """Where each story stands in the export, as the build tells the search indexer (so
-    that it need not search 160 MB for them), cuts the very shards that searching the
-    export gives, digests and all; after a new article too, when the unchanged stories'
-    digests come from the build cache instead of being worked out again."""
-    handed = []
-    monkeypatch.setattr(search.Indexing, "__init__",
-                        lambda self, content, *args, _init=search.Indexing.__init__:
-                        handed.append((content, args[3])) or _init(self, content, *args))
-    monkeypatch.setattr(export, "story_digest", spy(export.story_digest, hashed := []))
-    project = make_site()
-    built(project, 8)
-    assert len(hashed) == len(handed[0][1]) >= 2
-    seed(project, 20, " A new twist came later.")
-    settle(project)
-    project.build()
-    before, after = ({key: bytes(text) for key, text, _ in export.scan_stories(iter([content]))}
-                     for content, _ in handed)
-    # hashed again: the stories whose text changed, and no other
-    assert len(hashed) - len(before) == sum(before.get(key) != text
-                                            for key, text in after.items()) >= 1
-    for content, layout in handed:
-        exported = project.root / "exported.json"
-        exported.write_bytes(content)
-        assert [story_id for story_id, *_ in layout] == \
-            [key for key, _, _ in export.scan_stories(iter([content]))]
-        assert all(export.story_digest(content[start:start + length]) == digest
-                   for _, start, length, digest in layout)
-        for scale in (0.5, 12.0):
-            assert indexer._shards(exported, scale, "en", layout) == \
-                indexer._shards(exported, scale, "en")
 
 
 def test_map_chunked_keeps_order_and_reports_progress():
