@@ -235,14 +235,10 @@ def _replace_file(out_dir: Path, page: Page) -> None:
     os.replace(temporary, target)
 
 
-
-
 def _files_under(out_dir: Path, folder: str | None) -> Iterator[str]:
     if folder:
         yield from sorted(f"{folder}/{path}"
                           for path in relative_files(out_dir / folder, regular=True))
-
-
 
 
 def static_files(static_dirs: Sequence[Path],
@@ -262,8 +258,6 @@ def static_files(static_dirs: Sequence[Path],
             if source.is_file() and relative not in taken and not source.name.startswith("."):
                 taken.add(relative)
                 yield relative, source
-
-
 
 
 def _check_replaceable(out_dir: Path) -> None:
