@@ -10,7 +10,8 @@
    threshold to text length: short leads have low similarities all round.
 4. Time: when both articles are dated, similarity fades for days apart.
 5. Average linkage over the graph, with overrides (keep together, keep apart).
-6. Each group's central article and shared terms (profiles), which describe its story.
+6. Then each group's central article and shared terms, which describe its story: see
+   profiles.py (the build asks for them once the groups are known).
 
 The same articles give the same groups in any order.
 """
