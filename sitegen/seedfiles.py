@@ -15,7 +15,7 @@ from .errors import Problem
 from .files import outside_link
 from .formats import PARSERS
 
-NOT_A_SEED = "not a seed format (.txt, .md, .json, .jsonl); skipped"
+NOT_A_SEED = f"not a seed format ({', '.join(PARSERS)}); skipped"
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
 Signature = tuple[int, int, int]
@@ -57,7 +57,7 @@ def list_seeds(seeds_dir: Path) -> SeedListing:
                 walk(entry.path, f"{prefix}{name}/")
             elif not entry.is_file():
                 continue
-            elif os.path.splitext(name)[1].lower() not in PARSERS:
+            elif not is_seed_name(name):
                 problems.append(Problem(prefix + name, None, NOT_A_SEED))
             else:
                 files.append((entry.path, prefix + name, signature(entry.path)))
@@ -101,7 +101,7 @@ def relist_seeds(seeds_dir: Path, listing: SeedListing,
             del problems[told]
         if not os.path.isfile(path):
             continue  # gone
-        if os.path.splitext(label)[1].lower() not in PARSERS:
+        if not is_seed_name(label):
             problems.insert(told, Problem(label, None, NOT_A_SEED))
         else:
             walked = os.path.join(folder, *parts)
@@ -124,6 +124,11 @@ def signature(path: str) -> Signature:
     except OSError:
         return (-1, -1, -1)
     return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def is_seed_name(name: str) -> bool:
+    """Whether a file of this name is in a seed format (formats.PARSERS, by its suffix)."""
+    return os.path.splitext(name)[1].lower() in PARSERS
 
 
 def is_editor_leftover(name: str) -> bool:
