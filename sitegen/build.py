@@ -240,9 +240,11 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
     previous_export = _read_if_exists(config.out_dir / export.FILE)
     cache.pages.start((memo.theme_signature(config.template_dirs), prepared.site.info,
                        config.out_dir), write.signature(config.out_dir))
+    spare = cache_dir(config) / "spare-site"
     pages = render.render_site(prepared.site, env,
                                generated=now.isoformat(timespec="seconds"),
-                               previous_export=previous_export, memo=cache.pages)
+                               previous_export=previous_export, memo=cache.pages,
+                               write_page=write.direct_writer(config.out_dir, spare))
     index_now = config.search and not search_later
     indexing: list[search.Indexing] = []
 
@@ -271,7 +273,7 @@ def _render_and_write(config: Config, prepared: Prepared, env: jinja2.Environmen
             search_pages if index_now else None,
             previous_paths=cache.site_paths.get(config.out_dir),
             keep=search.BUNDLE if config.search and search_later else None,
-            spare=cache_dir(config) / "spare-site", spare_site=cache.spare_site)
+            spare=spare, spare_site=cache.spare_site)
     except BaseException:
         cache.forget_site()  # it may be half updated: trust nothing about it
         raise

@@ -272,10 +272,11 @@ class RenderMemo:
             return Page(path, None, unchanged=True)
         return self.made_page(path, key, make())
 
-    def made_page(self, path: str, key: Any, content: bytes) -> Page:
-        """Note a page rendered from a context of this key (see `known`)."""
+    def made_page(self, path: str, key: Any, content: bytes | None) -> Page:
+        """Note a page rendered from a context of this key (see `known`); `content` None:
+        written where it was rendered (Page.staged)."""
         self._pending[path] = key
-        return Page(path, content)
+        return Page(path, content, staged=content is None)
 
     def pages(self, name: str, context: Any, make: Callable[[], Iterable[Page]]) -> list[Page]:
         """Several pages made together (a feed's Atom and RSS files)."""

@@ -254,6 +254,9 @@ class Page:
     source: str | None = None
     """With no content: a file made elsewhere (by Pagefind) that the writer moves into
     place, rather than creating a file and writing the bytes again."""
+    staged: bool = False
+    """With no content: written into the staging folder already, where the page was
+    rendered (see write.direct_writer); the writer only counts it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,13 +120,15 @@ what it holds more often (see parallel.WORKER_COPY_MOST)."""
 
 
 def render_site(site: Site, env: jinja2.Environment, *, generated: str,
-                previous_export: bytes | None, memo: RenderMemo | None = None
+                previous_export: bytes | None, memo: RenderMemo | None = None,
+                write_page: Callable[[str, bytes], None] | None = None
                 ) -> Iterator[Page | Kept]:
     """Every page of the site, one at a time, so memory does not grow with the archive.
     With `memo` (started for this theme and these settings), pages whose context did not
     change since the last build are taken from it instead of rendered: given without
     their bytes, and those of story and article pages, names and outlets all at once
-    (Kept)."""
+    (Kept). With `write_page` (path, bytes), the pages rendered in bulk are written by it
+    where they are rendered, on every core, and given as staged (Page.staged)."""
     info = site.info
     memo = memo or RenderMemo()
     site_feed = [_feed_link(info, info.title, "")]
@@ -147,6 +149,13 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         return memo.page(path, (template, key) if key else (template, links, context),
                          lambda: content(template, path, feeds, **context))
 
+    def delivered(path: str, html: bytes) -> bytes | None:
+        """The page's bytes for the writer, or None once `write_page` has written them."""
+        if write_page is None:
+            return html
+        write_page(path, html)
+        return None
+
     def many(keys: Sequence[Any], names: Sequence[str | None],
              lastmods: Sequence[str | None], spec: Callable[[int], _PageSpec],
              per_chunk: int = PAGES_PER_CHUNK) -> Iterator[Page | Kept]:
@@ -156,8 +165,8 @@ def render_site(site: Site, env: jinja2.Environment, *, generated: str,
         todo = [number for number, name in enumerate(names) if name is None]
         specs = {number: spec(number) for number in todo}
 
-        def render_chunk(chunk: Sequence[int]) -> list[bytes]:
-            return [content(s.template, s.path, s.feeds, **s.context)
+        def render_chunk(chunk: Sequence[int]) -> list[bytes | None]:
+            return [delivered(s.path, content(s.template, s.path, s.feeds, **s.context))
                     for s in map(specs.__getitem__, chunk)]
 
         paths = [specs[number].path if name is None else name

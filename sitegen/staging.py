@@ -18,13 +18,18 @@ from .files import relative_files, remove_files, same_bytes, write_new
 from .model import Kept, Page
 
 
-def check_path(path: str, claimed: dict[str, str]) -> None:
+def check_inside(path: str) -> None:
     """Check that a page path stays inside the output (no empty, `.` or `..` part: an
-    absolute path starts with an empty one) and that no other page has it. Runs for every
-    file of every build: membership tests of the parts' list, at C speed."""
+    absolute path starts with an empty one). Runs for every file of every build:
+    membership tests of the parts' list, at C speed."""
     parts = path.split("/")
     if "" in parts or "." in parts or ".." in parts:
         raise OutputError(Problem(path, None, "page path would leave the output folder"))
+
+
+def check_path(path: str, claimed: dict[str, str]) -> None:
+    """check_inside, and check that no other page has the path."""
+    check_inside(path)
     key = path.casefold()
     if key in claimed:
         raise OutputError(Problem(path, None, f"two pages claim one output file ({claimed[key]})"))
@@ -75,6 +80,10 @@ class StagingWriter:
     def add(self, page: Page | Kept) -> None:
         if type(page) is Kept:
             self.add_kept(page.paths)
+        elif page.staged:  # written in place already (see write_staged)
+            check_path(page.path, self.claimed)
+            self.written += 1
+            self.made.append(page.path)
         else:
             self.add_bytes(page.path, page.content, page.unchanged, page.source)
 
@@ -174,6 +183,16 @@ class StagingWriter:
             _make_room(self.staging, Path(target))
             self._checked.update(_folders_above(target, self._staging))
             make()
+
+
+def write_staged(staging: str, path: str, content: bytes) -> None:
+    """Write a page into a staging folder that holds nothing but the pages of this build
+    (see write.direct_writer): nothing there to be replaced, folders made as needed,
+    possibly by several processes at once."""
+    check_inside(path)
+    target = f"{staging}/{path}"
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    write_new(target, content)
 
 
 def move(source: str, target: str) -> None:

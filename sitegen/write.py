@@ -11,6 +11,7 @@ the site (see SpareSite).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from .errors import OutputError, Problem
 from .files import exchange, outside_link, relative_files, remove_files, same_bytes, write_new
 from .model import Kept, Page, SpareSite, WriteReport
-from .staging import Listing, StagingWriter, check_path, claim_kept
+from .staging import Listing, StagingWriter, check_path, claim_kept, write_staged
 
 MARKER = "stories.json"
 """A folder holding this file was written by sitegen and may be replaced by it."""
@@ -68,17 +69,19 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
                   derived: Callable[[Path], Iterable[Page | Kept]] | None,
                   keep: str | None, spare: Path | None,
                   spare_site: SpareSite | None) -> WriteReport:
-    staging = out_dir.with_name(f".{out_dir.name}.staging")
+    staging = _staging_dir(out_dir)
     previous = out_dir.with_name(f".{out_dir.name}.previous")
     _recover_interrupted_swap(out_dir, previous)
     _check_replaceable(out_dir)
+    fresh = not staging.exists() and not (spare is not None and spare.is_dir())
     known = _take_spare(spare, staging, spare_site, out_dir)
     kept = list(_files_under(out_dir, keep))  # may have changed in place since: checked
     writer = StagingWriter(staging, out_dir,
                             known.paths - known.differs - set(kept) if known else frozenset())
     # Unless known, what the spare and the live site hold is listed meanwhile: tens of
     # thousands of folders, read while the pages are made and staged
-    with Listing(staging, known and known.paths | known.differs) as spare_files, \
+    with Listing(staging, frozenset() if fresh else known and known.paths | known.differs
+                 ) as spare_files, \
             Listing(out_dir, known and known.paths) as old_files:
         try:
             for page in itertools.chain(pages, extra):
@@ -100,6 +103,25 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
     return WriteReport(written=writer.written, unchanged=writer.unchanged, removed=removed,
                        paths=paths, spare=_spare_site(out_dir, spare, paths, old_paths,
                                                       writer.made))
+
+
+def direct_writer(out_dir: Path, spare: Path | None) -> Callable[[str, bytes], None] | None:
+    """For a build that is to stage into a fresh folder (no site yet, no spare, no staging
+    folder left by a killed build: a first build), a function that writes a page
+    straight to its place there, for the renderers to call where they render, on every
+    core (see render.render_site). Else None: pages then come to the writer, which
+    compares them with the live site and links the ones that did not change. Creating
+    files is slow here (0.05 to 1.2 ms of system time a folder and its file, by the
+    moment): a cold build of 10,000 articles spent 5 to 10 s of its writer's time
+    making 21,700 files and 19,300 folders, one after another."""
+    staging = _staging_dir(out_dir)
+    if out_dir.exists() or staging.exists() or (spare is not None and spare.exists()):
+        return None
+    return functools.partial(write_staged, os.fspath(staging))
+
+
+def _staging_dir(out_dir: Path) -> Path:
+    return out_dir.with_name(f".{out_dir.name}.staging")
 
 
 def _take_spare(spare: Path | None, staging: Path, spare_site: SpareSite | None,

@@ -11,6 +11,7 @@ import pytest
 
 from sitegen.errors import OutputError
 from sitegen.text import WINDOWS_RESERVED
+from sitegen.write import direct_writer
 
 HOSTILE_NAMES = [
     "../../escape", "/etc/passwd", "..", ".", "...", "....", "CON", "nul", "Aux.txt", "com1",
@@ -115,3 +116,20 @@ def test_a_tampered_state_slug_is_reported_and_never_becomes_a_path(make_site, s
     assert any("corrupt state" in p.message and "bad slug" in p.message
                for p in report.problems)
     assert_inside(project, before | {".sitegen/state.json.corrupt"})
+
+
+@pytest.mark.parametrize("path", ["../escape/index.html", "/abs/index.html", "a/./b.html",
+                                  "a//b.html"])
+def test_a_page_written_where_it_is_rendered_stays_inside_the_staging_folder(tmp_path, path):
+    """A first build's workers write their pages themselves (write.direct_writer): the
+    path is checked there, before anything is made."""
+    out = tmp_path / "out" / "site"
+    write_page = direct_writer(out, tmp_path / "spare")
+    assert write_page is not None
+    with pytest.raises(OutputError, match="would leave the output folder"):
+        write_page(path, b"x")
+    assert not any(tmp_path.rglob("*.html")) and not (tmp_path / "escape").exists()
+    write_page("a/index.html", b"x")
+    assert (out.with_name(".site.staging") / "a" / "index.html").read_bytes() == b"x"
+    out.mkdir()
+    assert direct_writer(out, tmp_path / "spare") is None

@@ -34,6 +34,7 @@ from sitegen import (
     seedfiles,
     staging,
     state,
+    write,
 )
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
@@ -498,6 +499,41 @@ def test_map_chunked_keeps_order_and_reports_progress():
     assert parallel.map_chunked(_square_all, list(range(250)), seen.append) == \
         [n * n for n in range(250)]
     assert seen == [100, 200, 250]
+
+
+def test_a_first_build_has_its_workers_write_the_pages_they_render(make_site, monkeypatch,
+                                                                   forked_pools, tmp_path):
+    """Into a fresh staging folder, pages are written where they are rendered, on every
+    core (write.direct_writer): the same site as the writer makes of them."""
+    project = make_site()
+    for number in range(24):
+        seed(project, number, " Mayor Anna Kowalski visited the site.")
+    settle(project)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
+    writers = tmp_path / "writers"
+    real = write.write_staged
+
+    def noted(staging: str, path: str, content: bytes) -> None:
+        with writers.open("a") as note:
+            note.write(f"{os.getpid()}\n")
+        real(staging, path, content)
+
+    def pages() -> dict[str, bytes]:
+        return {path.relative_to(project.out).as_posix(): path.read_bytes()
+                for path in project.out.rglob("*.html") if path.is_file()}
+
+    monkeypatch.setattr(write, "write_staged", noted)
+    direct = project.build()
+    by_workers = pages()
+    written_by = set(writers.read_text().split())
+    assert written_by and str(os.getpid()) not in written_by
+    shutil.rmtree(project.out)
+    shutil.rmtree(project.root / ".sitegen")
+    monkeypatch.setattr(write, "direct_writer", lambda out_dir, spare: None)
+    through_writer = project.build()
+    assert pages() == by_workers and len(by_workers) > 50
+    assert direct.write.written == through_writer.write.written
 
 
 def test_workers_holding_much_are_replaced_and_results_still_come_in_order(monkeypatch,
