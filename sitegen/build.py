@@ -303,9 +303,11 @@ def prepare(config: Config, timings: dict[str, float] | None = None, *,
     timings = {} if timings is None else timings
     cache = cache or BuildCache()
     with _timed(timings, "ingest"):
-        articles, problems = ingest.read_articles(config.seeds_dir, cache.seeds, progress,
-                                                  seeds)
         previous, state_problems = _load_state(state_file(config), cache)
+        # a first build groups afresh: it imports what that takes while the seeds are read
+        articles, problems = ingest.read_articles(
+            config.seeds_dir, cache.seeds, progress, seeds,
+            meanwhile=cluster.load_libraries if recluster or not previous.stories else None)
         fixes, fix_problems = overrides.read_overrides(
             config.project_dir / overrides.FILE_NAME, articles, previous)
         problems += state_problems + fix_problems

@@ -102,6 +102,17 @@ class Vectors:
     later builds place new articles with (assign.TermIndex.from_counts)."""
 
 
+def load_libraries() -> None:
+    """Import what grouping afresh needs: scikit-learn with scipy (0.85 s) and the numba
+    kernels (0.2 s, which each worker forked before this process has them imports again).
+    A build that is to group afresh calls it while workers read the seeds, as this
+    process would otherwise wait for them and then import with a core idle."""
+    import sklearn.feature_extraction.text
+    import sklearn.preprocessing  # noqa: F401
+
+    from . import kernels  # noqa: F401
+
+
 def vectorize(articles: Sequence[Article]) -> Vectors:
     """Word TF-IDF over title (twice) and text; character n-grams over title and lead,
     where paraphrase shows and which keeps the character vocabulary small. The two are

@@ -11,7 +11,7 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,13 +53,15 @@ RACY_NS = 2_000_000_000
 
 
 def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
-                  progress: Progress = no_progress, listing: seedfiles.SeedListing | None = None
+                  progress: Progress = no_progress, listing: seedfiles.SeedListing | None = None,
+                  meanwhile: Callable[[], object] | None = None
                   ) -> tuple[list[Article], list[Problem]]:
     """Read every seed under `seeds_dir`; what cannot be read becomes a Problem, not an error.
 
     With `memo` (seed label -> reading, from the previous call), a seed whose size,
     modification time and inode are unchanged is not read again; `memo` is updated.
     `listing`: the seeds as the caller listed them a moment ago (list_seeds).
+    `meanwhile`: the caller's own work, done while workers read (parallel.imap_chunked).
     """
     if not seeds_dir.is_dir():
         raise SitegenError(Problem(str(seeds_dir), None, "seeds folder not found"))
@@ -75,8 +77,8 @@ def read_articles(seeds_dir: Path, memo: dict[str, SeedReading] | None = None,
     total = len(listing.files)
     progress("read", total - len(unread), total)
     fresh = dict(zip((label for _, label in unread), parallel.map_chunked(
-        _read_chunk, unread, lambda done: progress("read", total - len(unread) + done, total)),
-        strict=True))
+        _read_chunk, unread, lambda done: progress("read", total - len(unread) + done, total),
+        meanwhile), strict=True))
     for _, label, _ in listing.files:
         reading = known[label] or fresh[label]
         readings[label] = reading

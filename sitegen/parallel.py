@@ -66,28 +66,35 @@ def workers() -> int:
 
 
 def map_chunked(function: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item],
-                done: Callable[[int], None] = lambda count: None) -> list[Result]:
+                done: Callable[[int], None] = lambda count: None,
+                meanwhile: Callable[[], object] | None = None) -> list[Result]:
     """`function` (which takes a chunk of items and returns one result per item) over
     `items`, on every core when worth it; the results in the order of the items. `done`
-    is told how many are done, chunk by chunk."""
+    is told how many are done, chunk by chunk. `meanwhile` is work for this process
+    while the workers start (see imap_chunked)."""
     results: list[Result] = []
-    for finished in imap_chunked(function, items):
+    for finished in imap_chunked(function, items, meanwhile=meanwhile):
         results.extend(finished)
         done(len(results))
     return results
 
 
 def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[Item],
-                 chunk: int | None = None, serial_below: int | None = None
-                 ) -> Iterator[Result]:
+                 chunk: int | None = None, serial_below: int | None = None,
+                 meanwhile: Callable[[], object] | None = None) -> Iterator[Result]:
     """`function` of each chunk of `items`, in order, as they come: a consumer (the
     writer of pages) works while the workers go on. Items are sent `chunk` at a time;
-    fewer than `serial_below` are worked on here (by default CHUNK and SERIAL_BELOW)."""
+    fewer than `serial_below` are worked on here (by default CHUNK and SERIAL_BELOW).
+    `meanwhile` runs here once the workers are forked, before the first result is
+    awaited (first of all, when there are no workers): work of this process's own that
+    would otherwise wait for the results with a core idle."""
     size = chunk or CHUNK
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     least = SERIAL_BELOW if serial_below is None else serial_below
     count = workers()
     if count < 2 or len(items) < least or threading.active_count() > 1 or _inherited:
+        if meanwhile is not None:
+            meanwhile()
         yield from map(function, chunks)
         return
     _inherited.append(function)
@@ -103,6 +110,9 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
                 ahead = collections.deque(
                     pool.submit(_run_inherited, chunk)  # the first forks the workers
                     for chunk in itertools.islice(waiting, AHEAD * count))
+                if meanwhile is not None:
+                    meanwhile()
+                    meanwhile = None
                 held = 0
                 while ahead:
                     result, faults = ahead.popleft().result()

@@ -27,6 +27,7 @@ from sitegen import (
     export,
     files,
     identity,
+    ingest,
     load_config,
     parallel,
     render,
@@ -554,6 +555,38 @@ def test_workers_holding_much_are_replaced_and_results_still_come_in_order(monke
     assert seen == [*range(10, 250, 10), 250]
 
 
+def test_work_meanwhile_is_done_here_once_the_workers_are_started(monkeypatch,
+                                                                   forked_pools):
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 10)
+    seen = []
+
+    def meanwhile() -> None:
+        seen.append((os.getpid(), len(forked_pools)))
+
+    assert parallel.map_chunked(_square_all, list(range(50)), meanwhile=meanwhile) == \
+        [n * n for n in range(50)]
+    assert seen == [(os.getpid(), 1)]
+    alone = parallel.imap_chunked(_square_all, [1, 2], serial_below=3, meanwhile=meanwhile)
+    assert list(alone) == [[1, 4]] and seen[1:] == [(os.getpid(), 1)]
+
+
+def test_a_first_build_imports_what_grouping_takes_while_the_seeds_are_read(make_site,
+                                                                           monkeypatch):
+    project = make_site()
+    for number in range(4):
+        seed(project, number)
+    calls: list = []
+    monkeypatch.setattr(cluster, "load_libraries", lambda: calls.append("import"))
+    monkeypatch.setattr(ingest, "_read_chunk", spy(ingest._read_chunk, calls))
+    project.build()
+    assert calls[0] == "import" and len(calls) > 1 and "import" not in calls[1:]
+    seed(project, 9)
+    calls.clear()
+    project.build()  # placed among the stories: nothing to import
+    assert calls and "import" not in calls
+
+
 def test_pages_of_lists_go_to_workers_in_smaller_chunks(make_site, monkeypatch):
     project = make_site()
     for number in range(6):
@@ -561,9 +594,9 @@ def test_pages_of_lists_go_to_workers_in_smaller_chunks(make_site, monkeypatch):
     sizes: dict[int, list[int]] = {}
     real = parallel.imap_chunked
 
-    def recorded(function, items, chunk=None, serial_below=None):
+    def recorded(function, items, chunk=None, serial_below=None, meanwhile=None):
         sizes.setdefault(chunk, []).append(len(items))
-        return real(function, items, chunk, serial_below)
+        return real(function, items, chunk, serial_below, meanwhile)
 
     monkeypatch.setattr(parallel, "imap_chunked", recorded)
     project.build()
