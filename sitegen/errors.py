@@ -30,6 +30,18 @@ class SitegenError(Exception):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Rebuilt from its problems when it comes from a worker process (a template
+        failing there): pickled by its message alone, as exceptions are, it came back as
+        one problem per character."""
+        return _restore, (type(self), self.problems)
+
+
+def _restore(kind: type[SitegenError], problems: list[Problem]) -> SitegenError:
+    error = kind.__new__(kind)
+    SitegenError.__init__(error, problems)
+    return error
+
 
 class ConfigError(SitegenError):
     """The configuration file (or a command-line override) is invalid."""

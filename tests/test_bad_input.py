@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from sitegen import TemplateError
+from sitegen.errors import ConfigError, MissingPage, Problem
 from tests.conftest import warnings_for
 
 GOOD = {"seeds/good.txt": "title: Good article\n\nA perfectly normal article body."}
@@ -100,3 +103,14 @@ def test_output_folder_that_is_not_a_site_is_left_alone(make_site):
     with pytest.raises(Exception, match="does not look like a sitegen site"):
         project.build()
     assert (project.out / "precious.txt").read_text() == "do not delete"
+
+
+@pytest.mark.parametrize("error", [
+    TemplateError(Problem("templates/story.html", 3, "error rendering stories/a/index.html")),
+    ConfigError([Problem("sitegen.toml", 2, "unknown key"), Problem("sitegen.toml", 5, "bad")]),
+    MissingPage("stories/a/index.html")])
+def test_an_error_raised_in_a_worker_reaches_the_build_whole(error):
+    """Pages are rendered in worker processes: what fails there comes back pickled."""
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error)
+    assert again.problems == error.problems and str(again) == str(error)
