@@ -39,6 +39,7 @@ from sitegen import (
 )
 from sitegen.build import build_site, load_cache
 from sitegen.cli import cli
+from sitegen.errors import SitegenError
 from sitegen.indexer import STORY_META, story_record
 from sitegen.state import load_state
 from tests.conftest import spy, wait_until
@@ -535,6 +536,38 @@ def test_a_first_build_has_its_workers_write_the_pages_they_render(make_site, mo
     through_writer = project.build()
     assert pages() == by_workers and len(by_workers) > 50
     assert direct.write.written == through_writer.write.written
+
+
+def test_a_first_build_that_fails_while_its_workers_write_leaves_nothing_behind(
+        make_site, monkeypatch, forked_pools):
+    """Pages its workers wrote into the fresh staging folder before a template failed
+    are neither published nor kept by the next build."""
+    project = make_site()
+    for number in range(24):
+        seed(project, number)
+    settle(project)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(render, "PAGES_PER_CHUNK", 5)
+    project.write("templates/article.html",
+                  "{% extends 'sitegen:article.html' %}{% block main %}"
+                  "{% if 'part 17' in article.title %}{{ no_such_value }}{% endif %}"
+                  "{{ super() }}{% endblock %}")
+    with pytest.raises(SitegenError, match="no_such_value"):
+        project.build()
+    assert not project.out.exists()
+    (project.root / "templates" / "article.html").unlink()
+    project.build()
+
+    def files() -> dict[str, bytes]:
+        return {path.relative_to(project.out).as_posix(): path.read_bytes()
+                for path in project.out.rglob("*") if path.is_file()
+                and path.suffix == ".html"}
+
+    recovered = files()
+    shutil.rmtree(project.out)
+    shutil.rmtree(project.root / ".sitegen")
+    project.build()
+    assert files() == recovered
 
 
 def test_workers_holding_much_are_replaced_and_results_still_come_in_order(monkeypatch,
