@@ -54,13 +54,19 @@ class StagingWriter:
     anew.
 
     `shared` are the files the staging folder is known to share with the live site (see
-    SpareSite): one of them that the new site keeps as it is needs nothing at all."""
+    SpareSite): one of them that the new site keeps as it is needs nothing at all.
+    `empty`: the staging folder held nothing when the build began (no spare, as after a
+    first build), so every file goes where none is, into a folder made here (or by a
+    render worker, see write_staged): each costs its folder's making and its own, and
+    nothing is looked at first."""
 
-    def __init__(self, staging: Path, out_dir: Path, shared: AbstractSet[str]) -> None:
+    def __init__(self, staging: Path, out_dir: Path, shared: AbstractSet[str],
+                 empty: bool = False) -> None:
         self.staging = staging
         self.out_dir = out_dir
         self._staging, self._out_dir = os.fspath(staging), os.fspath(out_dir)
         self._shared = shared
+        self._empty = empty
         self._live = out_dir.is_dir()
         """Whether there is a live site to compare pages with: a first build (or one
         after the site was deleted) looks for none of its 220,000 files there (5 s at
@@ -75,7 +81,8 @@ class StagingWriter:
         """Folders of the staging folder seen to be folders (no link, no file) by
         _make_room, or made here."""
         self._fresh: set[str] = set()
-        """Folders made here, empty when made."""
+        """Folders made here, empty when made; in an empty staging folder, every folder
+        made so far (see _folder)."""
 
     def add(self, page: Page | Kept) -> None:
         if type(page) is Kept:
@@ -148,7 +155,8 @@ class StagingWriter:
         """Keep the live file `old` at `target`: it is there already when the spare
         holds the very file (same inode), else it is linked (or copied) there."""
         try:
-            there = os.path.samestat(old_stat, os.stat(target, follow_symlinks=False))
+            there = not self._empty and \
+                os.path.samestat(old_stat, os.stat(target, follow_symlinks=False))
         except OSError:
             there = False
         if not there:
@@ -161,6 +169,10 @@ class StagingWriter:
         a folder known to be one (each story and article page has a folder of its own)
         takes one call, and a file in it needs nothing removed."""
         parent = os.path.dirname(target)
+        if self._empty:
+            self._folder(parent)
+            make()
+            return
         if parent not in self._checked and os.path.dirname(parent) in self._checked:
             try:
                 os.mkdir(parent)
@@ -183,6 +195,20 @@ class StagingWriter:
             _make_room(self.staging, Path(target))
             self._checked.update(_folders_above(target, self._staging))
             make()
+
+
+    def _folder(self, folder: str) -> None:
+        """Make a folder of an empty staging folder, and the ones above it, once."""
+        if folder in self._fresh or len(folder) <= len(self._staging):
+            return
+        try:
+            os.mkdir(folder)
+        except FileNotFoundError:
+            self._folder(os.path.dirname(folder))
+            os.mkdir(folder)
+        except FileExistsError:  # made by a render worker
+            pass
+        self._fresh.add(folder)
 
 
 def write_staged(staging: str, path: str, content: bytes) -> None:

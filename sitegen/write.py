@@ -77,7 +77,8 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
     known = _take_spare(spare, staging, spare_site, out_dir)
     kept = list(_files_under(out_dir, keep))  # may have changed in place since: checked
     writer = StagingWriter(staging, out_dir,
-                            known.paths - known.differs - set(kept) if known else frozenset())
+                            known.paths - known.differs - set(kept) if known else frozenset(),
+                            empty=fresh)
     # Unless known, what the spare and the live site hold is listed meanwhile: tens of
     # thousands of folders, read while the pages are made and staged
     with Listing(staging, frozenset() if fresh else known and known.paths | known.differs
