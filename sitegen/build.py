@@ -138,6 +138,10 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
                                    f"another build of this project is running (process "
                                    f"{exc.args[0]}) and did not finish within "
                                    f"{lock_wait:g} s; try again when it has")) from None
+    except OSError as exc:  # a folder it must make or write cannot be: no room, no rights
+        raise SitegenError(Problem(str(exc.filename or config.out_dir), None,
+                                   f"{exc.strerror or exc} (building {config.out_dir})")
+                           ) from exc
 
 
 def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,

@@ -118,3 +118,16 @@ def test_explain_accepts_a_path_and_rejects_an_unknown_seed(make_site, monkeypat
     missing = CliRunner().invoke(cli, ["explain", "nope.txt"])
     assert missing.exit_code == 1
     assert "nope.txt: no article read from this seed" in missing.output
+
+
+def test_an_output_folder_that_cannot_be_made_exits_one_and_names_it(make_site,
+                                                                     monkeypatch):
+    project = make_site(samples=True)
+    project.write("taken", "a file where the output's folder would go")
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["build", "--out", "taken/site"])
+    assert result.exit_code == 1
+    assert "Error: " in result.output and "taken" in result.output
+    assert "Not a directory" in result.output
+    assert "Traceback" not in result.output
+    assert (project.root / "taken").read_text().startswith("a file")
