@@ -196,17 +196,16 @@ class StagingWriter:
             self._checked.update(_folders_above(target, self._staging))
             make()
 
-
     def _folder(self, folder: str) -> None:
-        """Make a folder of an empty staging folder, and the ones above it, once."""
-        if folder in self._fresh or len(folder) <= len(self._staging):
+        """Make a folder of an empty staging folder, and the ones above it, once. Render
+        workers may be making the same ones meanwhile (see write_staged)."""
+        if folder in self._fresh:
             return
         try:
             os.mkdir(folder)
-        except FileNotFoundError:
-            self._folder(os.path.dirname(folder))
-            os.mkdir(folder)
-        except FileExistsError:  # made by a render worker
+        except FileNotFoundError:  # the one above it is not made yet
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
             pass
         self._fresh.add(folder)
 
