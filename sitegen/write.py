@@ -73,7 +73,7 @@ def _write_staged(pages: Iterable[Page | Kept], extra: list[Page], out_dir: Path
     previous = out_dir.with_name(f".{out_dir.name}.previous")
     _recover_interrupted_swap(out_dir, previous)
     _check_replaceable(out_dir)
-    fresh = not staging.exists() and not (spare is not None and spare.is_dir())
+    fresh = _stages_afresh(staging, spare)
     known = _take_spare(spare, staging, spare_site, out_dir)
     kept = list(_files_under(out_dir, keep))  # may have changed in place since: checked
     writer = StagingWriter(staging, out_dir,
@@ -116,13 +116,19 @@ def direct_writer(out_dir: Path, spare: Path | None) -> Callable[[str, bytes], N
     moment): a cold build of 10,000 articles spent 5 to 10 s of its writer's time
     making 21,700 files and 19,300 folders, one after another."""
     staging = _staging_dir(out_dir)
-    if out_dir.exists() or staging.exists() or (spare is not None and spare.exists()):
+    if out_dir.exists() or not _stages_afresh(staging, spare):
         return None
     return functools.partial(write_staged, os.fspath(staging))
 
 
 def _staging_dir(out_dir: Path) -> Path:
     return out_dir.with_name(f".{out_dir.name}.staging")
+
+
+def _stages_afresh(staging: Path, spare: Path | None) -> bool:
+    """Whether a write will stage into an empty folder: no staging folder left by a killed
+    build, no spare to stage into (see _take_spare)."""
+    return not staging.exists() and not (spare is not None and spare.is_dir())
 
 
 def _take_spare(spare: Path | None, staging: Path, spare_site: SpareSite | None,
