@@ -95,6 +95,7 @@ class Story:
         return hash(self.id)
 
 
+@pickled_compactly
 @dataclass(frozen=True, slots=True)
 class StoryRecord:
     """What the state file remembers of a live story."""
