@@ -88,6 +88,12 @@ def load_cache(config: Config) -> tuple[BuildCache, tuple[Problem, ...]]:
     return buildcache.load(cache_dir(config) / buildcache.FILE)
 
 
+def disk_cache(config: Config) -> BuildCache:
+    """The build cache kept in .sitegen/cache/, to be read by the first build given it
+    that needs it (a site found up to date does not): see BuildCache.read."""
+    return BuildCache(unread=cache_dir(config) / buildcache.FILE)
+
+
 def _indexing_dir(config: Config) -> Path:
     return cache_dir(config) / "indexing"
 
@@ -114,9 +120,10 @@ def build_site(config: Config, *, now: Callable[[], datetime] = lambda: datetime
     story ids carry over by shared articles). `cache` carries work from one build to the
     next (see BuildCache); without one, the build uses and updates the cache kept on
     disk in .sitegen/cache/, as it updates a given cache that came from there
-    (load_cache). `search_later` leaves the search index as it was, to be
-    brought up to date by `refresh_search` (`sitegen watch` runs it when news pauses, so
-    pages show new articles at once). `changed` are the paths the caller saw change
+    (load_cache, or disk_cache: read once the site is found out of date).
+    `search_later` leaves the search index as it was, to be brought up to date by
+    `refresh_search` (`sitegen watch` runs it when news pauses, so pages show new
+    articles at once). `changed` are the paths the caller saw change
     (`sitegen watch`, by file system events) since its last build with this `cache`:
     the seeds that build listed (BuildCache.seed_listing) are then looked at again only
     there, rather than all walked (see seedfiles.relist_seeds); None when the caller
@@ -161,10 +168,12 @@ def _build_locked(config: Config, now: Callable[[], datetime], recluster: bool,
     if done is not None:
         return replace(done, timings=timings)
     uptodate.forget(record)
-    cache_problems: tuple[Problem, ...] = ()
     if cache is None:
+        cache = disk_cache(config)
+    cache_problems: tuple[Problem, ...] = ()
+    if cache.unread is not None:
         with _timed(timings, "cache"):
-            cache, cache_problems = load_cache(config)
+            cache_problems = cache.read()
     # Taken: a build that fails before it lists the seeds leaves none, for the next to
     # walk (the changes it was told of would otherwise be lost)
     listed, cache.seed_listing = cache.seed_listing, None

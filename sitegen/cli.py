@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__
-from .build import build_site
+from .build import build_site, disk_cache
 from .check import check_site
 from .config import Config, load_config
 from .errors import Problem, SitegenError
@@ -67,9 +67,11 @@ def build(seeds_dir: Path | None, out_dir: Path | None, config_file: Path | None
     _collect_less_often()
     try:
         config = load_config(config_file, seeds_dir=seeds_dir, out_dir=out_dir, base_url=base_url)
+        # Held here to the exit, which frees it with the process (see main)
+        cache = disk_cache(config)
         with progress_bars() as progress:
             report = build_site(config, on_wait=_say_waiting, recluster=recluster,
-                                progress=progress)
+                                cache=cache, progress=progress)
     except SitegenError as exc:
         for problem in exc.problems:
             click.echo(f"Error: {problem}", err=True)

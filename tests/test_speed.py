@@ -37,7 +37,7 @@ from sitegen import (
     state,
     write,
 )
-from sitegen.build import build_site, load_cache
+from sitegen.build import build_site, disk_cache, load_cache
 from sitegen.cli import cli
 from sitegen.errors import SitegenError
 from sitegen.indexer import STORY_META, story_record
@@ -248,6 +248,34 @@ def test_a_small_change_is_saved_to_the_journal_and_builds_on_from_it(make_site,
     assert not (cache / buildcache.JOURNAL).exists()
     clean = make_site(name="clean")
     assert built(clean, 15) == without_stamp(project)
+
+
+def test_a_cache_on_disk_is_read_into_the_caller_s_object_only_when_a_build_needs_it(
+        make_site, monkeypatch):
+    """`sitegen build` holds the cache it gives a build to its exit (freed with the
+    process, not object by object): the build reads into that very object, and only when
+    the site is out of date."""
+    project = make_site()
+    built(project, 6)
+    config = load_config(None, project_dir=project.root)
+    reads: list = []
+    monkeypatch.setattr(buildcache.BuildCache, "_unpickle",
+                        spy(buildcache.BuildCache._unpickle, reads))
+    held = disk_cache(config)
+    assert build_site(config, cache=held).write.written == 0
+    assert reads == [] and held.unread is not None and held.seeds == {}
+    seed(project, 6)
+    settle(project)
+    report = build_site(config, cache=held)
+    assert len(reads) == 1 and held.unread is None
+    assert report.articles == 7 and len(held.seeds) == 7  # what it read, and what it added
+    assert held.kept_at == config.project_dir / ".sitegen" / "cache" / buildcache.FILE
+    # a file that cannot be used: an empty cache, kept at the same place, and a warning
+    held.kept_at.write_bytes(buildcache._version() + b"not a pickle")
+    damaged = disk_cache(config)
+    assert [p.message for p in damaged.read()] == \
+        ["corrupt cache file; every seed was read again"]
+    assert damaged.seeds == {} and damaged.kept_at == held.kept_at and damaged.unread is None
 
 
 def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrote(
