@@ -16,6 +16,7 @@ from .files import outside_link
 from .formats import PARSERS
 
 NOT_A_SEED = f"not a seed format ({', '.join(PARSERS)}); skipped"
+NOT_A_FILE = "not a regular file (a link to nothing, a pipe, a socket or a device); skipped"
 _EDITOR_LEFTOVERS = re.compile(r"(~|\.swp|\.swx|\.swo|\.tmp|\.part|\.crdownload)$|^#.*#$|^\.#")
 
 Signature = tuple[int, int, int]
@@ -55,8 +56,9 @@ def list_seeds(seeds_dir: Path) -> SeedListing:
                 problems.append(Problem(prefix + name, None, f"{reason}; not followed"))
             elif entry.is_dir(follow_symlinks=False):
                 walk(entry.path, f"{prefix}{name}/")
-            elif not entry.is_file():
-                continue
+            elif not entry.is_file():  # never read: a pipe would hang the build
+                if is_seed_name(name):
+                    problems.append(Problem(prefix + name, None, NOT_A_FILE))
             elif not is_seed_name(name):
                 problems.append(Problem(prefix + name, None, NOT_A_SEED))
             else:
@@ -100,7 +102,9 @@ def relist_seeds(seeds_dir: Path, listing: SeedListing,
         if told < len(problems) and problems[told].path == label:
             del problems[told]
         if not os.path.isfile(path):
-            continue  # gone
+            if os.path.lexists(path) and is_seed_name(label):  # as the walk tells it
+                problems.insert(told, Problem(label, None, NOT_A_FILE))
+            continue  # else gone
         if not is_seed_name(label):
             problems.insert(told, Problem(label, None, NOT_A_SEED))
         else:

@@ -73,3 +73,22 @@ def test_a_seed_named_through_a_link_to_the_folder_is_relisted(seeds, tmp_path):
     assert after.files == list_seeds(tmp_path / "alias").files
     assert os.fspath(tmp_path / "alias" / "new.txt") in [path for path, _, _ in after.files]
 
+
+
+def test_a_pipe_or_a_link_to_nothing_named_like_a_seed_is_told_of_not_read(seeds):
+    """Skipped (reading a pipe would hang the build), but never silently: the person
+    who put it there learns why its article is missing."""
+    before = list_seeds(seeds)
+    os.mkfifo(seeds / "pipe.md")
+    (seeds / "a" / "dangling.txt").symlink_to(seeds / "a" / "nowhere.txt")
+    os.mkfifo(seeds / "pipe.log")  # not named like a seed: not a seed's business
+    walked = list_seeds(seeds)
+    told = {p.path: p.message for p in walked.problems}
+    assert told["pipe.md"] == told["a/dangling.txt"] == \
+        "not a regular file (a link to nothing, a pipe, a socket or a device); skipped"
+    assert "pipe.log" not in told
+    assert [label for _, label, _ in walked.files] == [label for _, label, _ in before.files]
+    relisted = relist_seeds(seeds, before, [os.fspath(seeds / "pipe.md")])
+    assert relisted is not None
+    assert [p.path for p in relisted.problems] == ["notes.docx", "pipe.md"]
+    assert relisted.files == before.files
