@@ -28,6 +28,7 @@ from .explain import Explanation, explain_article
 from .model import BuildReport, Progress, no_progress
 from .scaffold import init_project
 from .serve import ReloadSignal, make_server
+from .text import counted
 from .watch import BuildOutcome, Watcher, describe
 
 _PATH = click.Path(path_type=Path)
@@ -222,7 +223,8 @@ def format_explanation(explanation: Explanation) -> str:
         f"  seed {article.seed}, id {article.id}, {article.source or 'unknown outlet'}, "
         f"{article.published or 'undated'}",
         f"Story:   {story.headline}",
-        f"  id {story.story.id}, {len(story.articles)} articles, stories/{story.slug}/",
+        f"  id {story.story.id}, {counted(len(story.articles), 'article')}, "
+        f"stories/{story.slug}/",
         f"  shared terms: {', '.join(story.story.terms) or '(none)'}",
         f"Threshold: {explanation.threshold} " + (
             "(it arrived after the stories were formed: average similarity with a "
@@ -285,16 +287,19 @@ def _fail(exc: SitegenError) -> NoReturn:
 def format_report(report: BuildReport, out_dir: Path) -> str:
     if report.up_to_date:
         return (f"{out_dir} is up to date: nothing changed since the last build "
-                f"({report.articles} articles in {report.stories} stories; checked in "
-                f"{sum(report.timings.values()):.2f}s).")
+                f"({_contents(report)}; checked in {sum(report.timings.values()):.2f}s).")
     lines = [
-        f"Built {out_dir}: {report.articles} articles in {report.stories} stories; "
+        f"Built {out_dir}: {_contents(report)}; "
         f"pages {report.write.written} written, {report.write.unchanged} unchanged, "
-        f"{report.write.removed} removed; {len(report.problems)} warnings."
+        f"{report.write.removed} removed; {counted(len(report.problems), 'warning')}."
     ]
     stages = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in report.timings.items())
     lines.append(f"Time: {stages} (total {sum(report.timings.values()):.2f}s)")
     return "\n".join(lines)
+
+
+def _contents(report: BuildReport) -> str:
+    return f"{counted(report.articles, 'article')} in {counted(report.stories, 'story', 'stories')}"
 
 
 def main() -> NoReturn:

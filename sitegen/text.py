@@ -150,3 +150,8 @@ def normalize_quotes(text: str) -> str:
 
 _QUOTES = (("“", '"'), ("”", '"'), ("„", '"'), ("‟", '"'), ("″", '"'), ("«", '"'), ("»", '"'),
            ("‘", "'"), ("’", "'"), ("‚", "'"), ("‛", "'"), ("…", "..."))
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """"1 story", "2 stories": messages people read say it as they would."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

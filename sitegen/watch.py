@@ -29,6 +29,7 @@ from .config import Config
 from .errors import Problem, SitegenError
 from .model import BuildReport
 from .seedfiles import is_editor_leftover, list_seeds
+from .text import counted
 
 QUIET_SECONDS = 0.2
 """How long the files must stay unchanged before a build starts: long enough for an
@@ -261,9 +262,10 @@ def describe(outcome: BuildOutcome, project: Path) -> str:
                 f"{outcome.error}")
     report = outcome.report
     assert report is not None
-    warnings = f", {len(report.problems)} warnings" if report.problems else ""
-    return (f"[build {outcome.number}] {cause}: {report.articles} articles, "
-            f"{report.stories} stories, {report.write.written} files written{warnings} "
+    warnings = f", {counted(len(report.problems), 'warning')}" if report.problems else ""
+    return (f"[build {outcome.number}] {cause}: {counted(report.articles, 'article')}, "
+            f"{counted(report.stories, 'story', 'stories')}, "
+            f"{counted(report.write.written, 'file')} written{warnings} "
             f"in {outcome.seconds:.2f}s")
 
 

@@ -16,7 +16,7 @@ def test_build_reports_counts_and_timings(make_site, monkeypatch):
     monkeypatch.chdir(project.root)
     result = CliRunner().invoke(cli, ["build"])
     assert result.exit_code == 0, result.output
-    assert "2 articles in 1 stories" in result.output
+    assert "2 articles in 1 story;" in result.output
     for stage in ("ingest", "cluster", "analyze", "render", "search", "write"):
         assert stage in result.output
     assert "Note: no base_url, so no feeds" in result.output
@@ -38,7 +38,7 @@ def test_warnings_still_exit_zero(make_site, monkeypatch):
     result = CliRunner().invoke(cli, ["build"])
     assert result.exit_code == 0
     assert "Warning: empty.txt: empty file" in result.output
-    assert "1 warnings" in result.output
+    assert "1 warning." in result.output
 
 
 def test_bad_config_exits_one_with_every_problem(make_site, monkeypatch):
