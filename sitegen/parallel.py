@@ -106,10 +106,14 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
             with ProcessPoolExecutor(count, mp_context=context,
                                      initializer=_start_worker) as pool:
                 # A few chunks ahead of the consumer, not all: results it has not taken
-                # yet (pages the writer has not written) would pile up in memory
+                # yet (pages the writer has not written) would pile up in memory. All of
+                # them while this process is busy with work of its own: the workers
+                # would otherwise do a few chunks and wait for it (reading 10,000 seeds,
+                # they read 800, then waited about a second for scikit-learn's import)
                 ahead = collections.deque(
                     pool.submit(_run_inherited, chunk)  # the first forks the workers
-                    for chunk in itertools.islice(waiting, AHEAD * count))
+                    for chunk in itertools.islice(
+                        waiting, AHEAD * count if meanwhile is None else None))
                 if meanwhile is not None:
                     meanwhile()
                     meanwhile = None

@@ -632,6 +632,27 @@ def test_work_meanwhile_is_done_here_once_the_workers_are_started(monkeypatch,
     assert list(alone) == [[1, 4]] and seen[1:] == [(os.getpid(), 1)]
 
 
+def test_the_workers_go_through_every_chunk_while_this_process_is_busy(monkeypatch,
+                                                                      forked_pools, tmp_path):
+    """Not only the few chunks sent ahead of a consumer: this process takes no result
+    while it works, and the workers would wait for it."""
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 1)
+    items = list(range(6 * parallel.AHEAD * 2))
+
+    def noted(chunk: list[int]) -> list[int]:
+        (tmp_path / str(chunk[0])).touch()
+        return chunk
+
+    all_done: list[bool] = []
+
+    def meanwhile() -> None:  # busy until every chunk is done, or 20 s
+        all_done.append(wait_until(lambda: len(list(tmp_path.iterdir())) == len(items), 20))
+
+    assert parallel.map_chunked(noted, items, meanwhile=meanwhile) == items
+    assert all_done == [True] and len(forked_pools) == 1
+
+
 def test_a_first_build_imports_what_grouping_takes_while_the_seeds_are_read(make_site,
                                                                            monkeypatch):
     project = make_site()
