@@ -21,6 +21,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .errors import Problem
@@ -38,6 +39,8 @@ class Inputs:
     newest_ns: int
     """The latest modification time seen."""
     taken_ns: int
+    seeds_folder: str
+    """The seeds folder itself (size, time, inode): see seeds_folder_as_recorded."""
 
 
 def inputs(config: Config, seeds: SeedListing) -> Inputs:
@@ -61,7 +64,7 @@ def inputs(config: Config, seeds: SeedListing) -> Inputs:
     for path in single:
         digest.update(f"\0{path}\0{_stat(path)}".encode())
         newest = max(newest, _modified(path))
-    return Inputs(digest.hexdigest(), newest, taken)
+    return Inputs(digest.hexdigest(), newest, taken, _stat(config.seeds_dir))
 
 
 def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ...]
@@ -72,6 +75,8 @@ def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ..
         record = json.loads(record_file.read_text(encoding="utf-8"))
         if record["inputs"] != now.digest or record["outputs"] != _outputs(outputs):
             return None
+        if record.get("seeds_folder") != now.seeds_folder:  # a file came and went
+            _write(record_file, {**record, "seeds_folder": now.seeds_folder})
         report = record["report"]
         problems = tuple(Problem(p["path"], p["line"], p["message"])
                          for p in report["problems"])
@@ -80,6 +85,19 @@ def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ..
                            up_to_date=True)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def seeds_folder_as_recorded(record_file: Path, seeds_dir: Path) -> bool:
+    """Whether the seeds folder itself is as the last build recorded it: when not, a
+    file was added to it, removed or renamed since, and a build is all but sure to
+    follow the walk (a guess for a build to plan its work by, never a reason to skip
+    one: an editor's file made and deleted also changes the folder, and a seed changed
+    in place, or in a subfolder, does not)."""
+    try:
+        recorded = json.loads(record_file.read_text(encoding="utf-8")).get("seeds_folder")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded == _stat(seeds_dir)
 
 
 def forget(record_file: Path) -> None:
@@ -94,11 +112,16 @@ def remember(record_file: Path, before: Inputs, outputs: tuple[Path, ...],
         return
     record = {
         "inputs": before.digest,
+        "seeds_folder": before.seeds_folder,
         "outputs": _outputs(outputs),
         "report": {"articles": report.articles, "stories": report.stories,
                    "files": report.write.written + report.write.unchanged,
                    "problems": [asdict(p) for p in report.problems]},
     }
+    _write(record_file, record)
+
+
+def _write(record_file: Path, record: dict[str, Any]) -> None:
     record_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = record_file.with_name(f".{record_file.name}.tmp")
     temporary.write_text(json.dumps(record), encoding="utf-8")

@@ -20,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
+import sitegen.build as building
 from sitegen import (
     buildcache,
     cluster,
@@ -276,6 +277,58 @@ def test_a_cache_on_disk_is_read_into_the_caller_s_object_only_when_a_build_need
     assert [p.message for p in damaged.read()] == \
         ["corrupt cache file; every seed was read again"]
     assert damaged.seeds == {} and damaged.kept_at == held.kept_at and damaged.unread is None
+
+
+def test_a_large_cache_is_read_while_a_worker_lists_a_seeds_folder_that_changed(
+        make_site, monkeypatch, forked_pools, tmp_path):
+    """A seed added (the folder changed since the last build): the walk goes to a worker
+    and the cache is read meanwhile. The walk still decides: a folder that changed with
+    no seed changed is up to date, and a seed changed in place (the folder as it was) is
+    walked first, then the cache read."""
+    monkeypatch.setattr(building, "LIST_WHILE_READING", 0)
+    project = make_site()
+    built(project, 6)
+    config = load_config(None, project_dir=project.root)
+    walkers = tmp_path / "walkers"
+    walkers.mkdir()
+    real_walk, real_read = seedfiles.list_seeds, buildcache.BuildCache.read
+
+    def walk(folder):
+        (walkers / f"{time.monotonic_ns()}-walk-{os.getpid()}").touch()
+        return real_walk(folder)
+
+    def read(cache):
+        (walkers / f"{time.monotonic_ns()}-read-{os.getpid()}").touch()
+        return real_read(cache)
+
+    monkeypatch.setattr(seedfiles, "list_seeds", walk)
+    monkeypatch.setattr(buildcache.BuildCache, "read", read)
+
+    def steps() -> list[str]:
+        noted = sorted(walkers.iterdir(), key=lambda p: int(p.name.split("-")[0]))
+        for path in noted:
+            path.unlink()
+        return [f"{kind} {'here' if int(pid) == os.getpid() else 'worker'}"
+                for kind, pid in (p.name.split("-")[1:] for p in noted)]
+
+    seed(project, 6)
+    settle(project)
+    assert build_site(config, cache=disk_cache(config)).articles == 7
+    assert sorted(steps()) == ["read here", "walk worker"] and len(forked_pools) == 1
+    clean = make_site(name="clean")
+    assert built(clean, 7) == without_stamp(project)
+    steps()  # the clean site's
+    (project.root / "seeds" / ".scratch").write_text("an editor's")
+    (project.root / "seeds" / ".scratch").unlink()
+    assert build_site(config, cache=disk_cache(config)).up_to_date
+    assert sorted(steps()) == ["read here", "walk worker"]
+    assert build_site(config, cache=disk_cache(config)).up_to_date  # the folder noted
+    assert steps() == ["walk here"]
+    seed(project, 2, " Changed in place.")
+    settle(project)
+    assert build_site(config, cache=disk_cache(config)).articles == 7
+    assert steps()[:2] == ["walk here", "read here"]
+    assert "Changed in place" in json.dumps(project.stories())
 
 
 def test_a_cache_held_across_builds_does_not_extend_a_journal_another_build_wrote(
