@@ -15,6 +15,7 @@ again within the same clock tick unseen, so such a walk is never recorded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -70,13 +71,15 @@ def inputs(config: Config, seeds: SeedListing) -> Inputs:
 def unchanged_since_last(record_file: Path, now: Inputs, outputs: tuple[Path, ...]
                          ) -> BuildReport | None:
     """The last build's report, when it was made from these inputs and its outputs are
-    as it left them; else None."""
+    as it left them; else None. The seeds folder's stamp is noted anew when only it
+    changed, so that the next build does not take it for news (seeds_folder_as_recorded)."""
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
         if record["inputs"] != now.digest or record["outputs"] != _outputs(outputs):
             return None
         if record.get("seeds_folder") != now.seeds_folder:  # a file came and went
-            _write(record_file, {**record, "seeds_folder": now.seeds_folder})
+            with contextlib.suppress(OSError):  # a guess the next build plans by
+                _write(record_file, {**record, "seeds_folder": now.seeds_folder})
         report = record["report"]
         problems = tuple(Problem(p["path"], p["line"], p["message"])
                          for p in report["problems"])
