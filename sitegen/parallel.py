@@ -103,7 +103,7 @@ def imap_chunked(function: Callable[[Sequence[Item]], Result], items: Sequence[I
         context = multiprocessing.get_context("fork")
         waiting, left = iter(chunks), len(chunks)
         while left:
-            with ProcessPoolExecutor(count, mp_context=context,
+            with ProcessPoolExecutor(min(count, left), mp_context=context,
                                      initializer=_start_worker) as pool:
                 # A few chunks ahead of the consumer, not all: results it has not taken
                 # yet (pages the writer has not written) would pile up in memory. All of

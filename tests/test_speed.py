@@ -685,6 +685,16 @@ def test_work_meanwhile_is_done_here_once_the_workers_are_started(monkeypatch,
     assert list(alone) == [[1, 4]] and seen[1:] == [(os.getpid(), 1)]
 
 
+def test_no_more_workers_are_forked_than_there_are_chunks(monkeypatch, forked_pools):
+    """One task (the walk of the seeds beside the cache's reading) forks one worker."""
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    assert list(parallel.imap_chunked(_square_all, [3], chunk=1)) == [[9]]
+    assert [pool._max_workers for pool in forked_pools] == [1]
+    assert parallel.map_chunked(_square_all, list(range(5))) == [n * n for n in range(5)]
+    assert forked_pools[-1]._max_workers == 2
+
+
 def test_the_workers_go_through_every_chunk_while_this_process_is_busy(monkeypatch,
                                                                       forked_pools, tmp_path):
     """Not only the few chunks sent ahead of a consumer: this process takes no result
